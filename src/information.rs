@@ -1,0 +1,250 @@
+//! Read-only facts about a live connection: WinRT's
+//! `MessageWebSocketInformation` and `StreamWebSocketInformation`.
+//!
+//! Bandwidth figures come from the real byte counts of the transport,
+//! sampled over time windows of [`WINDOW`]: each finished window gives a rate,
+//! the figure is a moving average of those rates, its instability the
+//! moving average of how far each rate strays from it, and "peaked" says
+//! the last windows ran at close to the highest rate seen while data was
+//! waiting to move (the link, not the application, set the pace).
+
+use std::net::SocketAddr;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use rustls::pki_types::CertificateDer;
+
+/// Length of one bandwidth sampling window.
+pub const WINDOW: Duration = Duration::from_millis(250);
+
+/// WinRT's `BandwidthStatistics`, in bits per second.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BandwidthStatistics {
+    /// Average outbound rate.
+    pub outbound_bits_per_second: u64,
+    /// Average inbound rate.
+    pub inbound_bits_per_second: u64,
+    /// How much the outbound rate varies between windows.
+    pub outbound_bits_per_second_instability: u64,
+    /// How much the inbound rate varies between windows.
+    pub inbound_bits_per_second_instability: u64,
+    /// The outbound rate has reached its highest sustained level.
+    pub outbound_bandwidth_peaked: bool,
+    /// The inbound rate has reached its highest sustained level.
+    pub inbound_bandwidth_peaked: bool,
+}
+
+/// WinRT's `RoundTripTimeStatistics`, in microseconds, from ping/pong
+/// exchanges.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RoundTripTimeStatistics {
+    /// Variance of the samples (in square microseconds).
+    pub variance: u64,
+    /// Largest sample.
+    pub max: u64,
+    /// Smallest sample.
+    pub min: u64,
+    /// Sum of the samples.
+    pub sum: u64,
+    /// Number of samples (not in WinRT; needed to make sense of `sum`).
+    pub count: u64,
+}
+
+#[derive(Debug, Default)]
+struct Direction {
+    window_start: Option<Instant>,
+    window_bytes: u64,
+    avg: f64,
+    instability: f64,
+    max_rate: f64,
+    last_rate: f64,
+    windows: u32,
+}
+
+impl Direction {
+    fn record(&mut self, n: usize, now: Instant) {
+        let start = *self.window_start.get_or_insert(now);
+        let elapsed = now.duration_since(start);
+        if elapsed >= WINDOW {
+            self.close_window(elapsed);
+            self.window_start = Some(now);
+            self.window_bytes = 0;
+        }
+        self.window_bytes += n as u64;
+    }
+
+    fn close_window(&mut self, elapsed: Duration) {
+        let rate = self.window_bytes as f64 * 8.0 / elapsed.as_secs_f64();
+        if self.windows == 0 {
+            self.avg = rate;
+        } else {
+            self.instability = 0.75 * self.instability + 0.25 * (rate - self.avg).abs();
+            self.avg = 0.75 * self.avg + 0.25 * rate;
+        }
+        self.max_rate = self.max_rate.max(rate);
+        self.last_rate = rate;
+        self.windows += 1;
+    }
+
+    /// (average, instability, peaked), counting the window in progress.
+    fn figures(&self, now: Instant) -> (u64, u64, bool) {
+        let mut d = Direction { window_start: None, ..*self };
+        if let Some(start) = self.window_start {
+            let elapsed = now.duration_since(start);
+            if elapsed >= WINDOW {
+                // The window ended with no traffic after it: close it, and
+                // count the idle time since as a zero-rate window.
+                d.close_window(elapsed);
+            } else if d.windows == 0 && elapsed > Duration::ZERO {
+                d.close_window(elapsed.max(Duration::from_millis(1)));
+            }
+        }
+        let peaked = d.windows >= 3 && d.max_rate > 0.0 && d.last_rate >= 0.9 * d.max_rate;
+        (d.avg as u64, d.instability as u64, peaked)
+    }
+}
+
+#[derive(Debug, Default)]
+struct Rtt {
+    samples: RoundTripTimeStatistics,
+    mean: f64,
+    m2: f64,
+}
+
+/// Live counters shared by a session and its information object.
+#[derive(Debug, Default)]
+pub(crate) struct Stats {
+    sent: AtomicU64,
+    received: AtomicU64,
+    outbound: Mutex<Direction>,
+    inbound: Mutex<Direction>,
+    rtt: Mutex<Rtt>,
+}
+
+impl Stats {
+    pub(crate) fn record_sent(&self, n: usize) {
+        self.sent.fetch_add(n as u64, Ordering::Relaxed);
+        let mut d = self.outbound.lock().unwrap_or_else(|p| p.into_inner());
+        d.record(n, Instant::now());
+    }
+
+    pub(crate) fn record_received(&self, n: usize) {
+        self.received.fetch_add(n as u64, Ordering::Relaxed);
+        let mut d = self.inbound.lock().unwrap_or_else(|p| p.into_inner());
+        d.record(n, Instant::now());
+    }
+
+    pub(crate) fn record_rtt(&self, rtt: Duration) {
+        let us = rtt.as_micros().min(u128::from(u64::MAX)) as u64;
+        let mut r = self.rtt.lock().unwrap_or_else(|p| p.into_inner());
+        let s = &mut r.samples;
+        s.min = if s.count == 0 { us } else { s.min.min(us) };
+        s.max = s.max.max(us);
+        s.sum = s.sum.saturating_add(us);
+        s.count += 1;
+        let count = s.count as f64;
+        // Welford's running variance.
+        let delta = us as f64 - r.mean;
+        r.mean += delta / count;
+        r.m2 += delta * (us as f64 - r.mean);
+        r.samples.variance = if r.samples.count > 1 { (r.m2 / count) as u64 } else { 0 };
+    }
+
+    fn bandwidth(&self) -> BandwidthStatistics {
+        let now = Instant::now();
+        let (ob, oi, op) = self.outbound.lock().unwrap_or_else(|p| p.into_inner()).figures(now);
+        let (ib, ii, ip) = self.inbound.lock().unwrap_or_else(|p| p.into_inner()).figures(now);
+        BandwidthStatistics {
+            outbound_bits_per_second: ob,
+            inbound_bits_per_second: ib,
+            outbound_bits_per_second_instability: oi,
+            inbound_bits_per_second_instability: ii,
+            outbound_bandwidth_peaked: op,
+            inbound_bandwidth_peaked: ip,
+        }
+    }
+}
+
+/// What both sockets' information share.
+#[derive(Debug, Clone)]
+pub(crate) struct ConnectionFacts {
+    pub(crate) local_address: Option<SocketAddr>,
+    pub(crate) remote_address: Option<SocketAddr>,
+    pub(crate) protocol: Option<String>,
+    pub(crate) server_certificates: Vec<CertificateDer<'static>>,
+}
+
+macro_rules! information_common {
+    ($ty:ident) => {
+        impl $ty {
+            /// The local address of the connection.
+            pub fn local_address(&self) -> Option<SocketAddr> {
+                self.facts.local_address
+            }
+
+            /// The peer's address.
+            pub fn remote_address(&self) -> Option<SocketAddr> {
+                self.facts.remote_address
+            }
+
+            /// The subprotocol the server chose (WinRT `Protocol`); `None`
+            /// when none was negotiated.
+            pub fn protocol(&self) -> Option<&str> {
+                self.facts.protocol.as_deref()
+            }
+
+            /// Bandwidth figures measured from the bytes that crossed the
+            /// transport so far.
+            pub fn bandwidth_statistics(&self) -> BandwidthStatistics {
+                self.stats.bandwidth()
+            }
+
+            /// Total bytes written to the transport (frames, headers and
+            /// control frames included, the upgrade excluded).
+            pub fn bytes_sent(&self) -> u64 {
+                self.stats.sent.load(Ordering::Relaxed)
+            }
+
+            /// Total bytes read from the transport after the upgrade.
+            pub fn bytes_received(&self) -> u64 {
+                self.stats.received.load(Ordering::Relaxed)
+            }
+
+            /// The server's certificate (wss:// only).
+            pub fn server_certificate(&self) -> Option<&CertificateDer<'static>> {
+                self.facts.server_certificates.first()
+            }
+
+            /// The intermediate certificates the server sent (wss:// only).
+            pub fn server_intermediate_certificates(&self) -> &[CertificateDer<'static>] {
+                self.facts.server_certificates.get(1..).unwrap_or(&[])
+            }
+        }
+    };
+}
+
+/// WinRT's `MessageWebSocketInformation`: read-only facts about a message
+/// socket, valid at any time in its life.
+#[derive(Debug, Clone)]
+pub struct MessageWebSocketInformation {
+    pub(crate) facts: ConnectionFacts,
+    pub(crate) stats: std::sync::Arc<Stats>,
+}
+information_common!(MessageWebSocketInformation);
+
+/// WinRT's `StreamWebSocketInformation`: as the message socket's, plus
+/// round-trip times.
+#[derive(Debug, Clone)]
+pub struct StreamWebSocketInformation {
+    pub(crate) facts: ConnectionFacts,
+    pub(crate) stats: std::sync::Arc<Stats>,
+}
+information_common!(StreamWebSocketInformation);
+
+impl StreamWebSocketInformation {
+    /// Round-trip times measured from ping/pong exchanges, in microseconds.
+    pub fn round_trip_time_statistics(&self) -> RoundTripTimeStatistics {
+        self.stats.rtt.lock().unwrap_or_else(|p| p.into_inner()).samples
+    }
+}

@@ -1,0 +1,623 @@
+//! WinRT's `MessageWebSocket`: whole (or partial) UTF-8 and binary messages.
+//!
+//! ```no_run
+//! use wsock::{MessageWebSocket, MessageWebSocketControl, MessageType, Received};
+//!
+//! # async fn demo() -> wsock::Result<()> {
+//! let mut control = MessageWebSocketControl::default();
+//! control.message_type = MessageType::Utf8;
+//! let mut ws = MessageWebSocket::connect("ws://127.0.0.1:9001/", control).await?;
+//! ws.send(b"Hello, world!").await?;
+//! match ws.receive().await? {
+//!     Received::Message(m) => println!("{}", m.as_text()?),
+//!     Received::Closed { code, reason } => println!("closed {code} {reason}"),
+//! }
+//! ws.close(1000, "bye").await?;
+//! # Ok(()) }
+//! ```
+
+use std::future::poll_fn;
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use tokio::io::AsyncWrite;
+
+use crate::control::{MessageType, MessageWebSocketControl, MessageWebSocketReceiveMode};
+use crate::error::{Error, Result, TimeoutKind};
+use crate::information::MessageWebSocketInformation;
+use crate::proto::{self, CloseFrame, DataKind, Event};
+use crate::session::{Session, Shared, Side, with_timeout};
+
+/// A message, or a piece of one in [`MessageWebSocketReceiveMode::PartialMessage`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    message_type: MessageType,
+    data: Bytes,
+    complete: bool,
+}
+
+impl Message {
+    /// A whole text message.
+    pub fn text(text: impl Into<String>) -> Self {
+        Message { message_type: MessageType::Utf8, data: Bytes::from(text.into()), complete: true }
+    }
+
+    /// A whole binary message.
+    pub fn binary(data: impl Into<Bytes>) -> Self {
+        Message { message_type: MessageType::Binary, data: data.into(), complete: true }
+    }
+
+    /// Utf8 or Binary.
+    pub fn message_type(&self) -> MessageType {
+        self.message_type
+    }
+
+    /// The payload (handed over from the read buffer, not copied, when the
+    /// message came in one frame).
+    pub fn data(&self) -> &Bytes {
+        &self.data
+    }
+
+    /// The payload, by value.
+    pub fn into_data(self) -> Bytes {
+        self.data
+    }
+
+    /// False for a piece that more pieces of the same message follow
+    /// (WinRT `IsMessageComplete`).
+    pub fn is_message_complete(&self) -> bool {
+        self.complete
+    }
+
+    /// The payload as text. A whole text message is always valid UTF-8 (the
+    /// core checked it); a piece may end inside a character, and binary data
+    /// may be anything: both can fail with [`Error::InvalidArgument`].
+    pub fn as_text(&self) -> Result<&str> {
+        std::str::from_utf8(&self.data)
+            .map_err(|e| Error::invalid(format!("message is not UTF-8 text: {e}")))
+    }
+}
+
+/// What [`MessageWebSocket::receive`] yields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Received {
+    /// A message (or a piece, in partial mode).
+    Message(Message),
+    /// The peer closed the connection (WinRT's `Closed` event): its code
+    /// (1005 if it gave none) and reason. Later receives fail with
+    /// [`Error::ConnectionClosed`].
+    Closed {
+        /// The close code.
+        code: u16,
+        /// The reason.
+        reason: String,
+    },
+}
+
+fn kind_of(t: MessageType) -> DataKind {
+    match t {
+        MessageType::Utf8 => DataKind::Text,
+        MessageType::Binary => DataKind::Binary,
+    }
+}
+
+fn type_of(k: DataKind) -> MessageType {
+    match k {
+        DataKind::Text => MessageType::Utf8,
+        DataKind::Binary => MessageType::Binary,
+    }
+}
+
+/// Checks a close code and reason a user may send (the browser rules):
+/// code 1000 or 3000-4999, reason at most 123 bytes.
+pub(crate) fn user_close_frame(code: u16, reason: &str) -> Result<CloseFrame> {
+    if !proto::close::is_user_code(code) {
+        return Err(Error::invalid(format!(
+            "close code {code} may not be sent by an application (1000 or 3000-4999)"
+        )));
+    }
+    if reason.len() > 123 {
+        return Err(Error::invalid(format!(
+            "close reason is {} bytes (at most 123)",
+            reason.len()
+        )));
+    }
+    Ok(CloseFrame { code, reason: reason.to_owned() })
+}
+
+/// The sending half of a [`MessageWebSocket`].
+#[derive(Debug)]
+pub struct MessageSender {
+    shared: Shared,
+    message_type: MessageType,
+    send_timeout: Option<Duration>,
+    close_timeout: Option<Duration>,
+    /// A message begun with `send_nonfinal_frame` and not ended yet.
+    in_message: bool,
+}
+
+/// The receiving half of a [`MessageWebSocket`].
+#[derive(Debug)]
+pub struct MessageReceiver {
+    shared: Shared,
+    mode: MessageWebSocketReceiveMode,
+    receive_timeout: Option<Duration>,
+    /// Pieces of a fragmented message in full-message mode.
+    assembly: BytesMut,
+    assembly_type: MessageType,
+    /// The peer's close, once seen, until reported.
+    closed: Option<CloseFrame>,
+    close_reported: bool,
+}
+
+/// WinRT's `MessageWebSocket` over Tokio.
+///
+/// Sends are of the type set in [`MessageWebSocketControl::message_type`]
+/// (changeable with [`set_message_type`](Self::set_message_type)), or
+/// explicit with [`send_text`](Self::send_text) and
+/// [`send_binary`](Self::send_binary). [`receive`](Self::receive) yields
+/// messages and, once, the peer's close. The socket is also a
+/// [`futures_core::Stream`] of messages and a [`futures_sink::Sink`] of
+/// [`Message`]s, and [`split`](Self::split)s into halves that two tasks can
+/// use at once. Dropping an open socket closes it with 1001 without
+/// waiting.
+#[derive(Debug)]
+pub struct MessageWebSocket {
+    sender: MessageSender,
+    receiver: MessageReceiver,
+    info: MessageWebSocketInformation,
+}
+
+impl MessageWebSocket {
+    /// Connects to a `ws://` or `wss://` URL. The control is consumed: no
+    /// option can change after this, except the message type.
+    pub async fn connect(url: &str, control: MessageWebSocketControl) -> Result<Self> {
+        let opts = control.client_options(control.no_delay);
+        let (session, facts) = crate::client::open(url, &opts, control.max_message_size).await?;
+        Ok(Self::from_session(session, facts, control.message_type, control.receive_mode))
+    }
+
+    pub(crate) fn from_session(
+        session: Session,
+        facts: crate::information::ConnectionFacts,
+        message_type: MessageType,
+        mode: MessageWebSocketReceiveMode,
+    ) -> Self {
+        let info = MessageWebSocketInformation { facts, stats: session.stats.clone() };
+        let (send_timeout, receive_timeout, close_timeout) =
+            (session.opts.send_timeout, session.opts.receive_timeout, session.opts.close_timeout);
+        let shared = Shared::new(session);
+        MessageWebSocket {
+            sender: MessageSender {
+                shared: shared.clone(),
+                message_type,
+                send_timeout,
+                close_timeout,
+                in_message: false,
+            },
+            receiver: MessageReceiver {
+                shared,
+                mode,
+                receive_timeout,
+                assembly: BytesMut::new(),
+                assembly_type: MessageType::Binary,
+                closed: None,
+                close_reported: false,
+            },
+            info,
+        }
+    }
+
+    /// Facts about the connection (WinRT `Information`).
+    pub fn information(&self) -> &MessageWebSocketInformation {
+        &self.info
+    }
+
+    /// The type of what [`send`](Self::send) sends.
+    pub fn message_type(&self) -> MessageType {
+        self.sender.message_type
+    }
+
+    /// Changes the type of what [`send`](Self::send) sends (the one control
+    /// option WinRT lets change after connect).
+    pub fn set_message_type(&mut self, message_type: MessageType) {
+        self.sender.message_type = message_type;
+    }
+
+    /// Sends one whole message of the current [`message_type`](Self::message_type).
+    pub async fn send(&mut self, data: impl AsRef<[u8]>) -> Result<()> {
+        self.sender.send(data).await
+    }
+
+    /// Sends one whole text message.
+    pub async fn send_text(&mut self, text: &str) -> Result<()> {
+        self.sender.send_text(text).await
+    }
+
+    /// Sends one whole binary message.
+    pub async fn send_binary(&mut self, data: &[u8]) -> Result<()> {
+        self.sender.send_binary(data).await
+    }
+
+    /// Sends a message with its own type (an echo server sends back what it
+    /// received this way).
+    pub async fn send_message(&mut self, message: &Message) -> Result<()> {
+        self.sender.send_message(message).await
+    }
+
+    /// Sends a piece of a message that more pieces follow (WinRT
+    /// `SendNonfinalFrameAsync`).
+    pub async fn send_nonfinal_frame(&mut self, data: &[u8]) -> Result<()> {
+        self.sender.send_nonfinal_frame(data).await
+    }
+
+    /// Sends the last piece of a message (WinRT `SendFinalFrameAsync`); a
+    /// whole message if no piece came before.
+    pub async fn send_final_frame(&mut self, data: &[u8]) -> Result<()> {
+        self.sender.send_final_frame(data).await
+    }
+
+    /// A writer that sends one message of unknown length (WinRT
+    /// `OutputStream`): what is written leaves as frames of one message of
+    /// the current type, and `shutdown` ends the message.
+    pub fn message_writer(&mut self) -> MessageWriter<'_> {
+        self.sender.message_writer()
+    }
+
+    /// Writes out everything queued.
+    pub async fn flush(&mut self) -> Result<()> {
+        self.sender.flush().await
+    }
+
+    /// The next message, or the peer's close.
+    pub async fn receive(&mut self) -> Result<Received> {
+        self.receiver.receive().await
+    }
+
+    /// Closes with `code` (1000 or 3000-4999) and `reason` (at most 123
+    /// bytes): sends the close frame and waits, up to the close timeout, for
+    /// the peer's answer.
+    pub async fn close(&mut self, code: u16, reason: &str) -> Result<()> {
+        self.sender.close(code, reason).await
+    }
+
+    /// Splits into a sender and a receiver that two tasks can use at once.
+    pub fn split(self) -> (MessageSender, MessageReceiver) {
+        (self.sender, self.receiver)
+    }
+}
+
+impl MessageSender {
+    async fn write_frame(&mut self, kind: DataKind, data: &[u8], first: bool, fin: bool) -> Result<()> {
+        let limit = self.send_timeout;
+        let shared = &self.shared;
+        with_timeout(limit, TimeoutKind::Send, async {
+            shared.run(|s, cx| s.poll_ready(cx, Side::Writer)).await?;
+            shared.lock().proto.encode_data(kind, data, first, fin)?;
+            shared.run(|s, cx| s.poll_flush(cx, Side::Writer)).await
+        })
+        .await
+    }
+
+    /// Sends one whole message of the current message type.
+    pub async fn send(&mut self, data: impl AsRef<[u8]>) -> Result<()> {
+        let data = data.as_ref();
+        match self.message_type {
+            MessageType::Utf8 => {
+                let text = std::str::from_utf8(data)
+                    .map_err(|e| Error::invalid(format!("a Utf8 message must be UTF-8: {e}")))?;
+                self.send_text(text).await
+            }
+            MessageType::Binary => self.send_binary(data).await,
+        }
+    }
+
+    /// Sends one whole text message.
+    pub async fn send_text(&mut self, text: &str) -> Result<()> {
+        self.check_no_partial()?;
+        self.write_frame(DataKind::Text, text.as_bytes(), true, true).await
+    }
+
+    /// Sends one whole binary message.
+    pub async fn send_binary(&mut self, data: &[u8]) -> Result<()> {
+        self.check_no_partial()?;
+        self.write_frame(DataKind::Binary, data, true, true).await
+    }
+
+    /// Sends a message with its own type.
+    pub async fn send_message(&mut self, message: &Message) -> Result<()> {
+        self.check_no_partial()?;
+        let kind = kind_of(message.message_type);
+        self.write_frame(kind, &message.data, true, true).await
+    }
+
+    fn check_no_partial(&self) -> Result<()> {
+        if self.in_message {
+            return Err(Error::invalid(
+                "a message sent in pieces is in progress: end it with send_final_frame",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Sends a piece of a message of the current type that more pieces
+    /// follow.
+    pub async fn send_nonfinal_frame(&mut self, data: &[u8]) -> Result<()> {
+        let first = !self.in_message;
+        self.write_frame(kind_of(self.message_type), data, first, false).await?;
+        self.in_message = true;
+        Ok(())
+    }
+
+    /// Sends the last piece of a message.
+    pub async fn send_final_frame(&mut self, data: &[u8]) -> Result<()> {
+        let first = !self.in_message;
+        self.write_frame(kind_of(self.message_type), data, first, true).await?;
+        self.in_message = false;
+        Ok(())
+    }
+
+    /// A writer for one message of unknown length; see
+    /// [`MessageWebSocket::message_writer`].
+    pub fn message_writer(&mut self) -> MessageWriter<'_> {
+        MessageWriter { sender: self, buf: Vec::new(), started: false, ended: false }
+    }
+
+    /// Writes out everything queued.
+    pub async fn flush(&mut self) -> Result<()> {
+        self.shared
+            .run_timeout(self.send_timeout, TimeoutKind::Send, |s, cx| s.poll_flush(cx, Side::Writer))
+            .await
+    }
+
+    /// Changes the type of what [`send`](Self::send) sends.
+    pub fn set_message_type(&mut self, message_type: MessageType) {
+        self.message_type = message_type;
+    }
+
+    /// The type of what [`send`](Self::send) sends.
+    pub fn message_type(&self) -> MessageType {
+        self.message_type
+    }
+
+    /// Closes the connection; see [`MessageWebSocket::close`]. With the
+    /// connection split, the receiver half sees the peer's answer as
+    /// [`Received::Closed`].
+    pub async fn close(&mut self, code: u16, reason: &str) -> Result<()> {
+        let frame = user_close_frame(code, reason)?;
+        self.shared
+            .run_timeout(self.close_timeout, TimeoutKind::Close, |s, cx| {
+                s.poll_close(cx, Side::Writer, Some(&frame))
+            })
+            .await
+    }
+}
+
+impl MessageReceiver {
+    /// The next message, or the peer's close; see
+    /// [`MessageWebSocket::receive`].
+    pub async fn receive(&mut self) -> Result<Received> {
+        with_timeout(self.receive_timeout, TimeoutKind::Receive, poll_fn(|cx| self.poll_receive(cx)))
+            .await
+    }
+
+    /// The peer's close code and reason, once it closed.
+    pub fn close_status(&self) -> Option<(u16, &str)> {
+        self.closed.as_ref().map(|f| (f.code, f.reason.as_str()))
+    }
+
+    fn poll_receive(&mut self, cx: &mut Context<'_>) -> Poll<Result<Received>> {
+        loop {
+            if let Some(frame) = &self.closed {
+                if self.close_reported {
+                    return Poll::Ready(Err(Error::ConnectionClosed));
+                }
+                // Make sure the reply left before reporting the close.
+                let mut s = self.shared.lock();
+                let _ = ready!(s.poll_flush(cx, Side::Reader));
+                if s.proto.config().role == proto::Role::Server {
+                    ready!(s.poll_shutdown(cx, Side::Reader));
+                }
+                self.close_reported = true;
+                return Poll::Ready(Ok(Received::Closed {
+                    code: frame.code,
+                    reason: frame.reason.clone(),
+                }));
+            }
+            let ev = ready!(self.shared.lock().poll_event(cx, Side::Reader));
+            match ev {
+                Ok(Event::Data { kind, payload, first, fin, .. }) => {
+                    let t = type_of(kind);
+                    if self.mode == MessageWebSocketReceiveMode::PartialMessage {
+                        return Poll::Ready(Ok(Received::Message(Message {
+                            message_type: t,
+                            data: payload,
+                            complete: fin,
+                        })));
+                    }
+                    if first && fin {
+                        return Poll::Ready(Ok(Received::Message(Message {
+                            message_type: t,
+                            data: payload,
+                            complete: true,
+                        })));
+                    }
+                    if first {
+                        self.assembly_type = t;
+                        self.assembly.clear();
+                    }
+                    self.assembly.extend_from_slice(&payload);
+                    if fin {
+                        let data = std::mem::take(&mut self.assembly).freeze();
+                        return Poll::Ready(Ok(Received::Message(Message {
+                            message_type: self.assembly_type,
+                            data,
+                            complete: true,
+                        })));
+                    }
+                }
+                Ok(Event::Ping(_)) | Ok(Event::Pong(_)) => {}
+                Ok(Event::Close(_)) => {
+                    let s = self.shared.lock();
+                    self.closed = s.peer_close.clone();
+                }
+                Err(Error::ConnectionClosed) if !self.close_reported => {
+                    // The handshake ended in another half (or in `close`).
+                    self.closed = self.shared.lock().peer_close.clone();
+                    if self.closed.is_none() {
+                        self.close_reported = true;
+                        return Poll::Ready(Err(Error::ConnectionClosed));
+                    }
+                }
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
+    }
+}
+
+fn close_on_last_drop(shared: &Shared) {
+    if shared.is_last() {
+        shared.lock().close_on_drop(proto::close::GOING_AWAY);
+    }
+}
+
+impl Drop for MessageSender {
+    fn drop(&mut self) {
+        close_on_last_drop(&self.shared);
+    }
+}
+
+impl Drop for MessageReceiver {
+    fn drop(&mut self) {
+        close_on_last_drop(&self.shared);
+    }
+}
+
+impl futures_core::Stream for MessageReceiver {
+    type Item = Result<Message>;
+
+    /// Messages until the peer closes (then `None`; the code and reason are
+    /// in [`MessageReceiver::close_status`]). No receive timeout applies.
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        if this.close_reported {
+            return Poll::Ready(None);
+        }
+        match ready!(this.poll_receive(cx)) {
+            Ok(Received::Message(m)) => Poll::Ready(Some(Ok(m))),
+            Ok(Received::Closed { .. }) | Err(Error::ConnectionClosed) => Poll::Ready(None),
+            Err(e) => Poll::Ready(Some(Err(e))),
+        }
+    }
+}
+
+impl futures_sink::Sink<Message> for MessageSender {
+    type Error = Error;
+
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        self.shared.lock().poll_ready(cx, Side::Writer)
+    }
+
+    /// Queues the message; it leaves on flush or once the outbound buffer
+    /// fills.
+    fn start_send(self: Pin<&mut Self>, item: Message) -> Result<()> {
+        self.check_no_partial()?;
+        let kind = kind_of(item.message_type);
+        self.shared.lock().proto.encode_data(kind, &item.data, true, item.complete)?;
+        Ok(())
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        self.shared.lock().poll_flush(cx, Side::Writer)
+    }
+
+    /// Closes with 1000.
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        let frame = CloseFrame { code: proto::close::NORMAL, reason: String::new() };
+        self.shared.lock().poll_close(cx, Side::Writer, Some(&frame))
+    }
+}
+
+impl futures_core::Stream for MessageWebSocket {
+    type Item = Result<Message>;
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        Pin::new(&mut self.get_mut().receiver).poll_next(cx)
+    }
+}
+
+impl futures_sink::Sink<Message> for MessageWebSocket {
+    type Error = Error;
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        Pin::new(&mut self.get_mut().sender).poll_ready(cx)
+    }
+    fn start_send(self: Pin<&mut Self>, item: Message) -> Result<()> {
+        Pin::new(&mut self.get_mut().sender).start_send(item)
+    }
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        Pin::new(&mut self.get_mut().sender).poll_flush(cx)
+    }
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        Pin::new(&mut self.get_mut().sender).poll_close(cx)
+    }
+}
+
+/// Sends one message of unknown length (WinRT `OutputStream`): writes are
+/// gathered up to the outbound buffer size and leave as frames of one
+/// message; `shutdown` sends the final frame.
+#[derive(Debug)]
+pub struct MessageWriter<'a> {
+    sender: &'a mut MessageSender,
+    buf: Vec<u8>,
+    started: bool,
+    ended: bool,
+}
+
+impl MessageWriter<'_> {
+    fn poll_emit(&mut self, cx: &mut Context<'_>, fin: bool) -> Poll<io::Result<()>> {
+        let mut s = self.sender.shared.lock();
+        ready!(s.poll_ready(cx, Side::Writer))?;
+        let kind = kind_of(self.sender.message_type);
+        s.proto
+            .encode_data(kind, &self.buf, !self.started, fin)
+            .map_err(|e| io::Error::from(Error::from(e)))?;
+        self.started = true;
+        self.buf.clear();
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl AsyncWrite for MessageWriter<'_> {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        if this.ended {
+            return Poll::Ready(Err(io::ErrorKind::BrokenPipe.into()));
+        }
+        let limit = this.sender.shared.lock().opts.outbound_buffer_size;
+        if this.buf.len() >= limit {
+            ready!(this.poll_emit(cx, false))?;
+        }
+        let n = data.len().min(limit - this.buf.len().min(limit)).max(1).min(data.len());
+        this.buf.extend_from_slice(&data[..n]);
+        Poll::Ready(Ok(n))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        if !this.buf.is_empty() && !this.ended {
+            ready!(this.poll_emit(cx, false))?;
+        }
+        this.sender.shared.lock().poll_flush(cx, Side::Writer).map_err(io::Error::from)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        if !this.ended {
+            ready!(this.poll_emit(cx, true))?;
+            this.ended = true;
+        }
+        this.sender.shared.lock().poll_flush(cx, Side::Writer).map_err(io::Error::from)
+    }
+}

@@ -1,0 +1,527 @@
+//! One connection's I/O loop over the sans-IO core: it moves bytes between
+//! the transport and [`proto::Connection`]'s buffers, and nothing more.
+//!
+//! Every operation is a `poll_*` function over state kept in [`Session`], so
+//! an `async` call built on it is cancel-safe: dropping its future loses no
+//! received byte and leaves no frame half-written (an encoded frame stays in
+//! the output buffer and leaves with the next operation).
+//!
+//! Both halves of a split socket (and the `AsyncRead`/`AsyncWrite` halves of
+//! the stream socket) share one `Session` behind a mutex held only inside a
+//! poll, never across an await. Either half may need to drive the other
+//! direction (the reader flushes pong answers; `close` reads the peer's
+//! close frame), and a transport keeps one waker per direction, so the
+//! transport is always polled with a waker that wakes both halves
+//! ([`WakerPair`]): a half can never steal the other's wake-up.
+
+use std::future::poll_fn;
+use std::io;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Wake, Waker, ready};
+use std::time::{Duration, Instant};
+
+use bytes::{Buf, BytesMut};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncReadExt};
+
+use crate::connect::Transport;
+use crate::error::{Error, Result, TimeoutKind};
+use crate::information::Stats;
+use crate::proto::{self, CloseFrame, Event, State};
+
+/// Which half of a socket is polling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Side {
+    Reader = 0,
+    Writer = 1,
+}
+
+/// Wakes the tasks of both halves when the transport is ready.
+#[derive(Debug, Default)]
+pub(crate) struct WakerPair {
+    slots: Mutex<[Option<Waker>; 2]>,
+}
+
+impl WakerPair {
+    fn register(&self, side: Side, waker: &Waker) {
+        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        let slot = &mut slots[side as usize];
+        if !slot.as_ref().is_some_and(|w| w.will_wake(waker)) {
+            *slot = Some(waker.clone());
+        }
+    }
+}
+
+impl Wake for WakerPair {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        let taken = {
+            let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+            [slots[0].take(), slots[1].take()]
+        };
+        for w in taken.into_iter().flatten() {
+            w.wake();
+        }
+    }
+}
+
+/// Timeouts and buffer sizes of a live connection.
+#[derive(Debug, Clone)]
+pub(crate) struct SessionOptions {
+    pub(crate) send_timeout: Option<Duration>,
+    pub(crate) receive_timeout: Option<Duration>,
+    pub(crate) close_timeout: Option<Duration>,
+    /// Encoded output past this many bytes is flushed before more is queued.
+    pub(crate) outbound_buffer_size: usize,
+    /// The smallest read asked of the transport.
+    pub(crate) read_chunk: usize,
+}
+
+impl Default for SessionOptions {
+    fn default() -> Self {
+        SessionOptions {
+            send_timeout: Some(Duration::from_secs(30)),
+            receive_timeout: Some(Duration::from_secs(30)),
+            close_timeout: Some(Duration::from_secs(10)),
+            outbound_buffer_size: 64 * 1024,
+            read_chunk: 8 * 1024,
+        }
+    }
+}
+
+/// Why the session ended, kept so that every later call reports it.
+#[derive(Debug, Clone)]
+enum Ended {
+    /// The close handshake ran (either side began it).
+    Closed,
+    /// The peer went away without a close frame.
+    Eof,
+    /// A protocol violation; the close frame was queued.
+    Protocol(proto::ProtocolError),
+    /// A transport error.
+    Io(io::ErrorKind, String),
+}
+
+impl Ended {
+    fn error(&self) -> Error {
+        match self {
+            Ended::Closed => Error::ConnectionClosed,
+            Ended::Eof => Error::Io(io::ErrorKind::UnexpectedEof.into()),
+            Ended::Protocol(p) => Error::Protocol(p.clone()),
+            Ended::Io(kind, msg) => Error::Io(io::Error::new(*kind, msg.clone())),
+        }
+    }
+}
+
+/// The per-connection state.
+pub(crate) struct Session {
+    io: Transport,
+    pub(crate) proto: proto::Connection,
+    rd: BytesMut,
+    eof: bool,
+    write_shut: bool,
+    ended: Option<Ended>,
+    /// The close frame the peer sent (code 1005 when it had no payload).
+    pub(crate) peer_close: Option<CloseFrame>,
+    pub(crate) opts: SessionOptions,
+    pub(crate) stats: Arc<Stats>,
+    wakers: Arc<WakerPair>,
+    fan: Waker,
+    rtt: Option<RttProbe>,
+}
+
+/// Round-trip probes: pings whose payload carries the time they left.
+#[derive(Debug)]
+struct RttProbe {
+    epoch: Instant,
+    last: Option<Instant>,
+    outstanding: bool,
+}
+
+const RTT_MAGIC: &[u8; 8] = b"wsockRTT";
+const RTT_INTERVAL: Duration = Duration::from_secs(1);
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("state", &self.proto.state())
+            .field("buffered", &self.rd.len())
+            .field("ended", &self.ended)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Session {
+    /// A session over a transport whose handshake is done; `leftover` holds
+    /// bytes that arrived right after the handshake.
+    pub(crate) fn new(
+        io: Transport,
+        proto: proto::Connection,
+        leftover: BytesMut,
+        opts: SessionOptions,
+        stats: Arc<Stats>,
+    ) -> Self {
+        let wakers = Arc::new(WakerPair::default());
+        let fan = Waker::from(wakers.clone());
+        Session {
+            io,
+            proto,
+            rd: leftover,
+            eof: false,
+            write_shut: false,
+            ended: None,
+            peer_close: None,
+            opts,
+            stats,
+            wakers,
+            fan,
+            rtt: None,
+        }
+    }
+
+    /// Measure round trips with pings (the stream socket's statistics).
+    pub(crate) fn enable_rtt_probes(&mut self) {
+        self.rtt = Some(RttProbe { epoch: Instant::now(), last: None, outstanding: false });
+    }
+
+    /// Queues a probe ping now.
+    pub(crate) fn send_rtt_probe(&mut self) -> Result<()> {
+        let Some(p) = &mut self.rtt else { return Ok(()) };
+        let now = Instant::now();
+        let nanos = now.duration_since(p.epoch).as_nanos() as u64;
+        let mut payload = [0u8; 16];
+        payload[..8].copy_from_slice(RTT_MAGIC);
+        payload[8..].copy_from_slice(&nanos.to_be_bytes());
+        self.proto.encode_ping(&payload)?;
+        p.last = Some(now);
+        p.outstanding = true;
+        Ok(())
+    }
+
+    /// Queues a probe ping if none is out and the last is old enough.
+    pub(crate) fn maybe_probe_rtt(&mut self) {
+        let due = self.rtt.as_ref().is_some_and(|p| {
+            !p.outstanding && p.last.is_none_or(|t| t.elapsed() >= RTT_INTERVAL)
+        });
+        if due && self.proto.state() == State::Open {
+            let _ = self.send_rtt_probe();
+        }
+    }
+
+    fn on_pong(&mut self, payload: &[u8]) {
+        let Some(p) = &mut self.rtt else { return };
+        if payload.len() == 16 && payload[..8] == RTT_MAGIC[..] {
+            let mut sent = [0u8; 8];
+            sent.copy_from_slice(&payload[8..]);
+            let sent = Duration::from_nanos(u64::from_be_bytes(sent));
+            if let Some(rtt) = p.epoch.elapsed().checked_sub(sent) {
+                self.stats.record_rtt(rtt);
+            }
+            p.outstanding = false;
+        }
+    }
+
+    /// Ends the connection for a reason of our own (not the peer's
+    /// violation): close with `code`, then report `error` from now on.
+    pub(crate) fn fail_with(&mut self, code: u16, error: proto::ProtocolError) {
+        if self.proto.state() == State::Open {
+            let _ = self.proto.encode_close(Some(&CloseFrame { code, reason: String::new() }));
+        }
+        self.end(Ended::Protocol(error));
+        self.push_output(Side::Reader);
+    }
+
+    pub(crate) fn transport(&self) -> &Transport {
+        &self.io
+    }
+
+    /// True once no more data can be sent or received.
+    pub(crate) fn is_ended(&self) -> bool {
+        self.ended.is_some()
+    }
+
+    fn end(&mut self, why: Ended) {
+        if self.ended.is_none() {
+            self.ended = Some(why);
+        }
+    }
+
+    fn fail_io(&mut self, e: io::Error) -> Error {
+        self.end(Ended::Io(e.kind(), e.to_string()));
+        Error::from(e)
+    }
+
+    /// Writes the whole output buffer to the transport.
+    fn poll_write_out(&mut self, cx: &mut Context<'_>, side: Side) -> Poll<Result<()>> {
+        while self.proto.wants_write() {
+            if self.write_shut {
+                self.proto.output().clear();
+                break;
+            }
+            self.wakers.register(side, cx.waker());
+            let mut fcx = Context::from_waker(&self.fan);
+            let out = self.proto.output();
+            let res = Pin::new(&mut self.io).poll_write(&mut fcx, &out[..]);
+            match ready!(res) {
+                Ok(0) => return Poll::Ready(Err(self.fail_io(io::ErrorKind::WriteZero.into()))),
+                Ok(n) => {
+                    self.proto.output().advance(n);
+                    self.stats.record_sent(n);
+                }
+                Err(e) => return Poll::Ready(Err(self.fail_io(e))),
+            }
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// Writes the output and flushes the transport.
+    pub(crate) fn poll_flush(&mut self, cx: &mut Context<'_>, side: Side) -> Poll<Result<()>> {
+        ready!(self.poll_write_out(cx, side))?;
+        if self.write_shut {
+            return Poll::Ready(Ok(()));
+        }
+        self.wakers.register(side, cx.waker());
+        let mut fcx = Context::from_waker(&self.fan);
+        match ready!(Pin::new(&mut self.io).poll_flush(&mut fcx)) {
+            Ok(()) => Poll::Ready(Ok(())),
+            Err(e) => Poll::Ready(Err(self.fail_io(e))),
+        }
+    }
+
+    /// Waits until the output buffer is below the outbound buffer size, so
+    /// that more may be queued without unbounded growth.
+    pub(crate) fn poll_ready(&mut self, cx: &mut Context<'_>, side: Side) -> Poll<Result<()>> {
+        if let Some(e) = &self.ended {
+            if !matches!(e, Ended::Closed) || self.proto.state() != State::Open {
+                return Poll::Ready(Err(e.error()));
+            }
+        }
+        if self.proto.output().len() >= self.opts.outbound_buffer_size {
+            ready!(self.poll_write_out(cx, side))?;
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// Queues output without blocking: as much as the transport takes now.
+    fn push_output(&mut self, side: Side) {
+        if self.proto.wants_write() {
+            let mut cx = Context::from_waker(Waker::noop());
+            // Errors surface on the next operation that needs the transport.
+            let _ = self.poll_write_out_noop(&mut cx, side);
+        }
+    }
+
+    fn poll_write_out_noop(&mut self, cx: &mut Context<'_>, _side: Side) -> Poll<io::Result<()>> {
+        while self.proto.wants_write() && !self.write_shut {
+            let out = self.proto.output();
+            match Pin::new(&mut self.io).poll_write(cx, &out[..]) {
+                Poll::Ready(Ok(n)) if n > 0 => {
+                    self.proto.output().advance(n);
+                    self.stats.record_sent(n);
+                }
+                Poll::Ready(Ok(_)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// The next protocol event from the peer. Pong answers and close replies
+    /// are written on the way, without waiting for a slow writer.
+    pub(crate) fn poll_event(&mut self, cx: &mut Context<'_>, side: Side) -> Poll<Result<Event>> {
+        loop {
+            if let Some(e) = &self.ended {
+                // After the close handshake, drain what is still owed.
+                if self.proto.wants_write() {
+                    let _ = ready!(self.poll_write_out(cx, side));
+                }
+                return Poll::Ready(Err(e.error()));
+            }
+            match self.proto.decode(&mut self.rd) {
+                Ok(Some(ev)) => {
+                    if let Event::Pong(payload) = &ev {
+                        self.on_pong(payload);
+                    }
+                    if let Event::Close(frame) = &ev {
+                        self.peer_close = Some(frame.clone().unwrap_or(CloseFrame {
+                            code: proto::close::NO_STATUS,
+                            reason: String::new(),
+                        }));
+                        if self.proto.state() == State::Closed {
+                            self.end(Ended::Closed);
+                        }
+                    }
+                    if self.proto.wants_write() {
+                        // Best effort now; a later poll finishes it.
+                        self.wakers.register(side, cx.waker());
+                        let mut fcx = Context::from_waker(&self.fan);
+                        if let Poll::Ready(Err(e)) = self.poll_write_out_noop(&mut fcx, side) {
+                            self.end(Ended::Io(e.kind(), e.to_string()));
+                        }
+                    }
+                    self.maybe_shrink();
+                    return Poll::Ready(Ok(ev));
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    self.end(Ended::Protocol(e.clone()));
+                    self.push_output(side);
+                    return Poll::Ready(Err(Error::Protocol(e)));
+                }
+            }
+            if self.eof {
+                self.end(Ended::Eof);
+                continue;
+            }
+            // Before waiting on the peer, make sure what we owe it is out.
+            if self.proto.wants_write() {
+                if let Poll::Ready(Err(e)) = self.poll_write_out(cx, side) {
+                    return Poll::Ready(Err(e));
+                }
+            }
+            ready!(self.poll_fill(cx, side))?;
+        }
+    }
+
+    /// Reads more bytes from the transport into the read buffer.
+    fn poll_fill(&mut self, cx: &mut Context<'_>, side: Side) -> Poll<Result<()>> {
+        if self.rd.capacity() - self.rd.len() < self.opts.read_chunk {
+            self.rd.reserve(self.opts.read_chunk);
+        }
+        self.wakers.register(side, cx.waker());
+        let mut fcx = Context::from_waker(&self.fan);
+        // `read_buf` fills the spare capacity without zeroing it first; a
+        // fresh future each poll holds no state of its own.
+        let res = {
+            let mut fut = self.io.read_buf(&mut self.rd);
+            Pin::new(&mut fut).poll(&mut fcx)
+        };
+        match ready!(res) {
+            Ok(0) => self.eof = true,
+            Ok(n) => self.stats.record_received(n),
+            Err(e) => return Poll::Ready(Err(self.fail_io(e))),
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// Gives back a large read buffer once it is empty, so an idle
+    /// connection stays small.
+    fn maybe_shrink(&mut self) {
+        if self.rd.is_empty() && self.rd.capacity() > 4 * self.opts.read_chunk.max(16 * 1024) {
+            self.rd = BytesMut::new();
+        }
+    }
+
+    /// Starts the close handshake (if not started) and waits for it to end:
+    /// the peer's close frame, then (client role) the end of the stream.
+    /// Data that arrives meanwhile is discarded.
+    pub(crate) fn poll_close(
+        &mut self,
+        cx: &mut Context<'_>,
+        side: Side,
+        frame: Option<&CloseFrame>,
+    ) -> Poll<Result<()>> {
+        if self.proto.state() == State::Open {
+            if let Err(e) = self.proto.encode_close(frame) {
+                return Poll::Ready(Err(Error::Protocol(e)));
+            }
+        }
+        ready!(self.poll_flush(cx, side))?;
+        while self.proto.state() != State::Closed {
+            match ready!(self.poll_event(cx, side)) {
+                Ok(_) => {}
+                Err(Error::ConnectionClosed) => break,
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
+        self.end(Ended::Closed);
+        ready!(self.poll_flush(cx, side))?;
+        if self.proto.config().role == proto::Role::Client {
+            // RFC 6455 7.1.1: the server closes TCP first; wait for it (the
+            // close timeout bounds the wait). A reset is as good as an end.
+            while !self.eof {
+                self.rd.clear();
+                if ready!(self.poll_fill(cx, side)).is_err() {
+                    break;
+                }
+            }
+        }
+        ready!(self.poll_shutdown(cx, side));
+        Poll::Ready(Ok(()))
+    }
+
+    /// Shuts the transport's write side (TCP FIN, TLS close_notify).
+    pub(crate) fn poll_shutdown(&mut self, cx: &mut Context<'_>, side: Side) -> Poll<()> {
+        if !self.write_shut {
+            self.wakers.register(side, cx.waker());
+            let mut fcx = Context::from_waker(&self.fan);
+            // An error here means the peer is gone already: nothing to do.
+            let _ = ready!(Pin::new(&mut self.io).poll_shutdown(&mut fcx));
+            self.write_shut = true;
+        }
+        Poll::Ready(())
+    }
+
+    /// Called when the socket is dropped while open: queue a close with
+    /// `code` and push it out without waiting.
+    pub(crate) fn close_on_drop(&mut self, code: u16) {
+        if self.proto.state() == State::Open && self.ended.is_none() {
+            let frame = CloseFrame { code, reason: String::new() };
+            if self.proto.encode_close(Some(&frame)).is_ok() {
+                self.push_output(Side::Writer);
+            }
+        }
+    }
+}
+
+/// A session shared by the halves of one socket.
+#[derive(Debug, Clone)]
+pub(crate) struct Shared(Arc<Mutex<Session>>);
+
+impl Shared {
+    pub(crate) fn new(session: Session) -> Self {
+        Shared(Arc::new(Mutex::new(session)))
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Session> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs `f` on the session until it is ready.
+    pub(crate) async fn run<T>(
+        &self,
+        mut f: impl FnMut(&mut Session, &mut Context<'_>) -> Poll<T>,
+    ) -> T {
+        poll_fn(|cx| f(&mut self.lock(), cx)).await
+    }
+
+    /// As [`Shared::run`], failing with `Timeout(kind)` after `limit`.
+    pub(crate) async fn run_timeout<T>(
+        &self,
+        limit: Option<Duration>,
+        kind: TimeoutKind,
+        f: impl FnMut(&mut Session, &mut Context<'_>) -> Poll<Result<T>>,
+    ) -> Result<T> {
+        with_timeout(limit, kind, self.run(f)).await
+    }
+
+    /// True if this is the last handle to the session.
+    pub(crate) fn is_last(&self) -> bool {
+        Arc::strong_count(&self.0) == 1
+    }
+}
+
+/// Runs `fut` under an optional time limit.
+pub(crate) async fn with_timeout<T>(
+    limit: Option<Duration>,
+    kind: TimeoutKind,
+    fut: impl Future<Output = Result<T>>,
+) -> Result<T> {
+    match limit {
+        Some(d) => tokio::time::timeout(d, fut).await.unwrap_or(Err(Error::Timeout(kind))),
+        None => fut.await,
+    }
+}

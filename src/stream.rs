@@ -1,0 +1,361 @@
+//! WinRT's `StreamWebSocket`: a binary byte stream over WebSocket, as Tokio's
+//! `AsyncRead` + `AsyncWrite`.
+//!
+//! Writes are gathered up to the outbound buffer size and leave as binary
+//! messages (one per gathered batch); a flush sends what is gathered. Reads
+//! return the payload bytes of the peer's binary messages in order, message
+//! boundaries invisible. A text message from the peer is a protocol error
+//! (the stream socket is binary only: the connection closes with 1003). The
+//! peer's clean close reads as end of stream; a reset or an end without a
+//! close frame is an error, never a silent end.
+//!
+//! `shutdown` sends any gathered bytes and the close frame (1000). The
+//! handshake then finishes when reads reach the end of the stream (the
+//! peer's close) — so the echo of what was written can still be read after
+//! shutdown — or, when the reading half is gone, inside `shutdown` itself.
+//! [`StreamWebSocket::close`] runs the whole handshake at once, discarding
+//! unread data.
+//!
+//! ```no_run
+//! use tokio::io::{AsyncReadExt, AsyncWriteExt};
+//! use wsock::{StreamWebSocket, StreamWebSocketControl};
+//!
+//! # async fn demo() -> wsock::Result<()> {
+//! let ws = StreamWebSocket::connect("ws://127.0.0.1:9001/", StreamWebSocketControl::default()).await?;
+//! let (mut rd, mut wr) = ws.into_split();
+//! let writer = tokio::spawn(async move {
+//!     wr.write_all(&vec![7u8; 1 << 20]).await?;
+//!     wr.shutdown().await
+//! });
+//! let mut echoed = Vec::new();
+//! rd.read_to_end(&mut echoed).await?;
+//! writer.await.unwrap()?;
+//! assert_eq!(echoed.len(), 1 << 20);
+//! # Ok(()) }
+//! ```
+
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+use std::time::Duration;
+
+use bytes::{Buf, Bytes};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+use crate::control::StreamWebSocketControl;
+use crate::error::{Error, Result, TimeoutKind};
+use crate::information::{ConnectionFacts, StreamWebSocketInformation};
+use crate::message::user_close_frame;
+use crate::proto::{self, CloseFrame, DataKind, Event, ProtocolError};
+use crate::session::{Session, Shared, Side, with_timeout};
+
+/// The reading half of a [`StreamWebSocket`].
+#[derive(Debug)]
+pub struct StreamReadHalf {
+    shared: Shared,
+    /// What is left of the current message's payload.
+    current: Bytes,
+    eof: bool,
+    receive_timeout: Option<Duration>,
+    deadline: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+/// The writing half of a [`StreamWebSocket`].
+#[derive(Debug)]
+pub struct StreamWriteHalf {
+    shared: Shared,
+    /// Small writes gathered into one message.
+    gather: Vec<u8>,
+    limit: usize,
+    shut: bool,
+    close_timeout: Option<Duration>,
+    send_timeout: Option<Duration>,
+    deadline: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+/// WinRT's `StreamWebSocket` over Tokio: `AsyncRead` + `AsyncWrite`.
+#[derive(Debug)]
+pub struct StreamWebSocket {
+    reader: StreamReadHalf,
+    writer: StreamWriteHalf,
+    info: StreamWebSocketInformation,
+}
+
+impl StreamWebSocket {
+    /// Connects to a `ws://` or `wss://` URL. The control is consumed: no
+    /// option can change afterwards.
+    pub async fn connect(url: &str, control: StreamWebSocketControl) -> Result<Self> {
+        let opts = control.client_options(control.no_delay);
+        let (session, facts) = crate::client::open(url, &opts, control.max_message_size).await?;
+        Ok(Self::from_session(session, facts))
+    }
+
+    pub(crate) fn from_session(mut session: Session, facts: ConnectionFacts) -> Self {
+        session.enable_rtt_probes();
+        let info = StreamWebSocketInformation { facts, stats: session.stats.clone() };
+        let o = session.opts.clone();
+        let shared = Shared::new(session);
+        StreamWebSocket {
+            reader: StreamReadHalf {
+                shared: shared.clone(),
+                current: Bytes::new(),
+                eof: false,
+                receive_timeout: o.receive_timeout,
+                deadline: None,
+            },
+            writer: StreamWriteHalf {
+                shared,
+                gather: Vec::new(),
+                limit: o.outbound_buffer_size,
+                shut: false,
+                close_timeout: o.close_timeout,
+                send_timeout: o.send_timeout,
+                deadline: None,
+            },
+            info,
+        }
+    }
+
+    /// Facts about the connection (WinRT `Information`).
+    pub fn information(&self) -> &StreamWebSocketInformation {
+        &self.info
+    }
+
+    /// Splits into halves that two tasks can use at once.
+    pub fn into_split(self) -> (StreamReadHalf, StreamWriteHalf) {
+        (self.reader, self.writer)
+    }
+
+    /// Sends what is gathered, closes with `code` (1000 or 3000-4999) and
+    /// `reason` (at most 123 bytes) and waits, up to the close timeout, for
+    /// the peer's close. Unread data is discarded.
+    pub async fn close(&mut self, code: u16, reason: &str) -> Result<()> {
+        self.writer.close(code, reason).await
+    }
+
+    /// Sends a ping now; its pong adds a round-trip sample to
+    /// [`StreamWebSocketInformation::round_trip_time_statistics`].
+    pub async fn ping(&mut self) -> Result<()> {
+        self.writer.ping().await
+    }
+}
+
+/// Polls `f` under a deadline kept in `slot` (armed on first poll, cleared
+/// on completion), so a stalled `AsyncRead`/`AsyncWrite` call fails with
+/// `TimedOut` instead of hanging.
+fn poll_deadline<T>(
+    slot: &mut Option<Pin<Box<tokio::time::Sleep>>>,
+    limit: Option<Duration>,
+    kind: TimeoutKind,
+    cx: &mut Context<'_>,
+    f: impl FnOnce(&mut Context<'_>) -> Poll<io::Result<T>>,
+) -> Poll<io::Result<T>> {
+    if let Poll::Ready(v) = f(cx) {
+        *slot = None;
+        return Poll::Ready(v);
+    }
+    if let Some(limit) = limit {
+        let sleep = slot.get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+        if sleep.as_mut().poll(cx).is_ready() {
+            *slot = None;
+            return Poll::Ready(Err(Error::Timeout(kind).into()));
+        }
+    }
+    Poll::Pending
+}
+
+impl StreamReadHalf {
+    fn poll_read_inner(&mut self, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        loop {
+            if !self.current.is_empty() {
+                let n = self.current.len().min(buf.remaining());
+                buf.put_slice(&self.current[..n]);
+                self.current.advance(n);
+                return Poll::Ready(Ok(()));
+            }
+            if self.eof {
+                return Poll::Ready(Ok(()));
+            }
+            let mut s = self.shared.lock();
+            match ready!(s.poll_event(cx, Side::Reader)) {
+                Ok(Event::Data { kind: DataKind::Binary, payload, .. }) => self.current = payload,
+                Ok(Event::Data { kind: DataKind::Text, .. }) => {
+                    let e = ProtocolError::InvalidSend("text message on a binary stream");
+                    s.fail_with(proto::close::UNSUPPORTED_DATA, e.clone());
+                    return Poll::Ready(Err(Error::Protocol(e).into()));
+                }
+                Ok(Event::Ping(_)) | Ok(Event::Pong(_)) => {}
+                Ok(Event::Close(_)) | Err(Error::ConnectionClosed) => {
+                    // A clean close: end of stream. Send the reply out.
+                    let _ = ready!(s.poll_flush(cx, Side::Reader));
+                    self.eof = true;
+                }
+                Err(e) => return Poll::Ready(Err(e.into())),
+            }
+        }
+    }
+}
+
+impl AsyncRead for StreamReadHalf {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let (limit, mut slot) = (this.receive_timeout, this.deadline.take());
+        let res = poll_deadline(&mut slot, limit, TimeoutKind::Receive, cx, |cx| this.poll_read_inner(cx, buf));
+        this.deadline = slot;
+        res
+    }
+}
+
+impl StreamWriteHalf {
+    /// Encodes the gathered bytes as one binary message.
+    fn poll_emit(&mut self, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        if self.gather.is_empty() {
+            return Poll::Ready(Ok(()));
+        }
+        let mut s = self.shared.lock();
+        ready!(s.poll_ready(cx, Side::Writer))?;
+        s.proto.encode_data(DataKind::Binary, &self.gather, true, true)?;
+        s.maybe_probe_rtt();
+        self.gather.clear();
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_write_inner(&mut self, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
+        if self.shut {
+            return Poll::Ready(Err(io::ErrorKind::BrokenPipe.into()));
+        }
+        if data.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        if self.gather.len() + data.len() <= self.limit {
+            self.gather.extend_from_slice(data);
+            return Poll::Ready(Ok(data.len()));
+        }
+        ready!(self.poll_emit(cx))?;
+        if data.len() >= self.limit {
+            // A large write leaves as its own message, with no gathering copy.
+            let n = data.len().min(self.limit.max(16 * 1024) * 4);
+            let mut s = self.shared.lock();
+            ready!(s.poll_ready(cx, Side::Writer))?;
+            s.proto.encode_data(DataKind::Binary, &data[..n], true, true).map_err(Error::from)?;
+            s.maybe_probe_rtt();
+            return Poll::Ready(Ok(n));
+        }
+        self.gather.extend_from_slice(data);
+        Poll::Ready(Ok(data.len()))
+    }
+
+    fn poll_flush_inner(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        ready!(self.poll_emit(cx))?;
+        Poll::Ready(ready!(self.shared.lock().poll_flush(cx, Side::Writer)).map_err(Into::into))
+    }
+
+    fn poll_shutdown_inner(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if !self.shut {
+            ready!(self.poll_emit(cx))?;
+            let mut s = self.shared.lock();
+            if s.proto.state() == proto::State::Open {
+                let frame = CloseFrame { code: proto::close::NORMAL, reason: String::new() };
+                s.proto.encode_close(Some(&frame)).map_err(Error::from)?;
+            }
+            self.shut = true;
+        }
+        if self.shared.is_last() {
+            // No reader left to see the peer's close: finish here.
+            let frame = CloseFrame { code: proto::close::NORMAL, reason: String::new() };
+            return Poll::Ready(
+                ready!(self.shared.lock().poll_close(cx, Side::Writer, Some(&frame))).map_err(Into::into),
+            );
+        }
+        Poll::Ready(ready!(self.shared.lock().poll_flush(cx, Side::Writer)).map_err(Into::into))
+    }
+
+    /// Closes the connection; see [`StreamWebSocket::close`].
+    pub async fn close(&mut self, code: u16, reason: &str) -> Result<()> {
+        let frame = user_close_frame(code, reason)?;
+        let shared = self.shared.clone();
+        with_timeout(self.close_timeout, TimeoutKind::Close, async {
+            std::future::poll_fn(|cx| self.poll_emit(cx)).await?;
+            self.shut = true;
+            shared.run(|s, cx| s.poll_close(cx, Side::Writer, Some(&frame))).await
+        })
+        .await
+    }
+
+    /// Sends a ping now (a round-trip sample).
+    pub async fn ping(&mut self) -> Result<()> {
+        let shared = self.shared.clone();
+        with_timeout(self.send_timeout, TimeoutKind::Send, async {
+            shared.lock().send_rtt_probe()?;
+            shared.run(|s, cx| s.poll_flush(cx, Side::Writer)).await
+        })
+        .await
+    }
+}
+
+impl AsyncWrite for StreamWriteHalf {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let (limit, mut slot) = (this.send_timeout, this.deadline.take());
+        let res = poll_deadline(&mut slot, limit, TimeoutKind::Send, cx, |cx| this.poll_write_inner(cx, data));
+        this.deadline = slot;
+        res
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let (limit, mut slot) = (this.send_timeout, this.deadline.take());
+        let res = poll_deadline(&mut slot, limit, TimeoutKind::Send, cx, |cx| this.poll_flush_inner(cx));
+        this.deadline = slot;
+        res
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let (limit, mut slot) = (this.close_timeout, this.deadline.take());
+        let res = poll_deadline(&mut slot, limit, TimeoutKind::Close, cx, |cx| this.poll_shutdown_inner(cx));
+        this.deadline = slot;
+        res
+    }
+}
+
+fn close_on_last_drop(shared: &Shared) {
+    if shared.is_last() {
+        shared.lock().close_on_drop(proto::close::GOING_AWAY);
+    }
+}
+
+impl Drop for StreamReadHalf {
+    fn drop(&mut self) {
+        close_on_last_drop(&self.shared);
+    }
+}
+
+impl Drop for StreamWriteHalf {
+    fn drop(&mut self) {
+        // Gathered bytes the caller never flushed go out with the close.
+        if !self.gather.is_empty() && !self.shut {
+            let mut s = self.shared.lock();
+            let _ = s.proto.encode_data(DataKind::Binary, &self.gather, true, true);
+        }
+        close_on_last_drop(&self.shared);
+    }
+}
+
+impl AsyncRead for StreamWebSocket {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().reader).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for StreamWebSocket {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().writer).poll_write(cx, data)
+    }
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().writer).poll_flush(cx)
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().writer).poll_shutdown(cx)
+    }
+}

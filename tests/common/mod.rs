@@ -1,0 +1,97 @@
+//! Shared test helpers: our own echo server, and the independent peers
+//! (Python's `websockets`, Node's `ws`) that `.ci/run` installs.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::Stdio;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::net::TcpListener;
+use tokio::process::{Child, Command};
+use wsock::server::{self, AcceptOptions};
+use wsock::{MessageWebSocket, Received};
+
+/// Echoes messages on one accepted socket until the client closes.
+pub async fn echo(mut ws: MessageWebSocket) {
+    while let Ok(Received::Message(m)) = ws.receive().await {
+        if ws.send_message(&m).await.is_err() {
+            break;
+        }
+    }
+}
+
+/// Starts our own echo server (server role) on a free loopback port.
+pub async fn echo_server(options: AcceptOptions) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else { continue };
+            let options = options.clone();
+            tokio::spawn(async move {
+                if let Ok(ws) = server::accept(tcp, options).await {
+                    echo(ws).await;
+                }
+            });
+        }
+    });
+    addr
+}
+
+/// An independent peer server process, killed on drop.
+pub struct Peer {
+    pub port: u16,
+    _child: Child,
+}
+
+impl Peer {
+    pub fn url(&self, path: &str) -> String {
+        format!("ws://127.0.0.1:{}{}", self.port, path)
+    }
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Starts an independent echo server: "python" or "node". Returns None (and
+/// says so) when the peers are not installed (run `tests/peers/setup.sh`);
+/// under CI a missing peer is a failure.
+pub async fn peer(kind: &str) -> Option<Peer> {
+    let r = root();
+    let (program, script) = match kind {
+        "python" => (r.join("target/peers/venv/bin/python"), r.join("tests/peers/python/echo_server.py")),
+        "node" => (PathBuf::from("node"), r.join("tests/peers/node/echo_server.js")),
+        _ => panic!("unknown peer {kind}"),
+    };
+    let installed = match kind {
+        "python" => program.exists(),
+        _ => r.join("tests/peers/node/node_modules/ws").exists(),
+    };
+    if !installed {
+        if std::env::var_os("CI").is_some() {
+            panic!("peer {kind} is not installed: .ci/run must run tests/peers/setup.sh");
+        }
+        eprintln!("skipping {kind} peer: run tests/peers/setup.sh to install it");
+        return None;
+    }
+    let mut child = Command::new(program)
+        .arg(script)
+        .arg("0")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start peer");
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let port = loop {
+        let line = lines.next_line().await.unwrap().expect("peer exited before listening");
+        if let Some(p) = line.strip_prefix("LISTENING ") {
+            break p.trim().parse().unwrap();
+        }
+    };
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    Some(Peer { port, _child: child })
+}
