@@ -15,8 +15,8 @@ use std::fmt;
 use std::io;
 use std::net::SocketAddr;
 
-pub use crate::handshake::{HandshakeError, HttpResponse};
-pub use crate::proto::ProtocolError;
+use crate::handshake::{HandshakeError, HttpResponse};
+use crate::proto::ProtocolError;
 
 /// Result alias used throughout the crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
