@@ -272,6 +272,12 @@ impl MessageWebSocket {
         self.sender.flush().await
     }
 
+    /// Sends a ping with `payload` (at most 125 bytes). The peer's pong is
+    /// consumed by receive, not returned.
+    pub async fn ping(&mut self, payload: &[u8]) -> Result<()> {
+        self.sender.ping(payload).await
+    }
+
     /// The next message, or the peer's close.
     pub async fn receive(&mut self) -> Result<Received> {
         self.receiver.receive().await
@@ -371,6 +377,15 @@ impl MessageSender {
         self.shared
             .run_timeout(self.send_timeout, TimeoutKind::Send, |s, cx| s.poll_flush(cx, Side::Writer))
             .await
+    }
+
+    /// Sends a ping with `payload` (at most 125 bytes).
+    pub async fn ping(&mut self, payload: &[u8]) -> Result<()> {
+        if payload.len() > 125 {
+            return Err(Error::invalid("a ping payload is at most 125 bytes"));
+        }
+        self.shared.lock().proto.encode_ping(payload)?;
+        self.flush().await
     }
 
     /// Changes the type of what [`send`](Self::send) sends.

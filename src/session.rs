@@ -22,7 +22,7 @@ use std::task::{Context, Poll, Wake, Waker, ready};
 use std::time::{Duration, Instant};
 
 use bytes::{Buf, BytesMut};
-use tokio::io::{AsyncRead, AsyncWrite, AsyncReadExt};
+use tokio::io::{AsyncReadExt, AsyncWrite};
 
 use crate::connect::Transport;
 use crate::error::{Error, Result, TimeoutKind};
@@ -333,7 +333,7 @@ impl Session {
     /// are written on the way, without waiting for a slow writer.
     pub(crate) fn poll_event(&mut self, cx: &mut Context<'_>, side: Side) -> Poll<Result<Event>> {
         loop {
-            if let Some(e) = &self.ended {
+            if let Some(e) = self.ended.clone() {
                 // After the close handshake, drain what is still owed.
                 if self.proto.wants_write() {
                     let _ = ready!(self.poll_write_out(cx, side));
@@ -357,7 +357,8 @@ impl Session {
                     if self.proto.wants_write() {
                         // Best effort now; a later poll finishes it.
                         self.wakers.register(side, cx.waker());
-                        let mut fcx = Context::from_waker(&self.fan);
+                        let fan = self.fan.clone();
+                        let mut fcx = Context::from_waker(&fan);
                         if let Poll::Ready(Err(e)) = self.poll_write_out_noop(&mut fcx, side) {
                             self.end(Ended::Io(e.kind(), e.to_string()));
                         }
@@ -395,10 +396,7 @@ impl Session {
         let mut fcx = Context::from_waker(&self.fan);
         // `read_buf` fills the spare capacity without zeroing it first; a
         // fresh future each poll holds no state of its own.
-        let res = {
-            let mut fut = self.io.read_buf(&mut self.rd);
-            Pin::new(&mut fut).poll(&mut fcx)
-        };
+        let res = std::pin::pin!(self.io.read_buf(&mut self.rd)).poll(&mut fcx);
         match ready!(res) {
             Ok(0) => self.eof = true,
             Ok(n) => self.stats.record_received(n),
