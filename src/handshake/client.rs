@@ -1,6 +1,25 @@
-//! The client side of the upgrade. INTERFACE SKELETON.
+//! The client side of the upgrade: the request (RFC 6455 section 4.1) and the
+//! checks on the server's answer.
+//!
+//! [`write_request`] appends the request head to a buffer. [`parse_response`]
+//! is then called on the bytes read so far until it stops answering
+//! `Ok(None)`. A refused upgrade (any status but 101) is
+//! [`HandshakeError::Status`], carrying the status, the headers and as much of
+//! the body as `buf` held; to report more of the body, read on and parse the
+//! grown buffer again until [`body_complete`] says enough is in (or the
+//! connection ends).
+//!
+//! Headers a caller adds go through [`validate_header`] and
+//! [`is_reserved_header`] first: this module writes them as given.
 
-use super::{HandshakeError, Limits};
+use std::fmt::Write as _;
+
+use bytes::Bytes;
+
+use super::{
+    HandshakeError, HttpResponse, Limits, accept_key, has_token, header_values, is_token,
+    own_headers, split_list, trim_ows,
+};
 
 /// What the client asks for.
 #[derive(Debug, Clone, Default)]
@@ -25,34 +44,343 @@ pub struct Request<'a> {
 pub struct Accepted {
     /// The subprotocol the server chose.
     pub protocol: Option<String>,
-    /// The Sec-WebSocket-Extensions answer.
+    /// The Sec-WebSocket-Extensions answer: the values of every such header,
+    /// joined with `", "`, for the extension layer to check against its
+    /// offer. `None` when the server accepted no extension.
     pub extensions: Option<String>,
     /// All response headers.
     pub headers: Vec<(String, String)>,
 }
 
 /// Appends the request's bytes to `out`.
+///
+/// The head is, in this order: the request line, `Host`, `Upgrade`,
+/// `Connection`, `Sec-WebSocket-Key`, `Sec-WebSocket-Version: 13`, then
+/// `Sec-WebSocket-Protocol` (the offered names joined with `", "`) and
+/// `Sec-WebSocket-Extensions` when there are any, then the extra headers.
+/// Nothing is validated here.
 pub fn write_request(req: &Request<'_>, out: &mut Vec<u8>) {
-    let _ = (req, out);
-    todo!()
+    let mut head = String::with_capacity(160);
+    // Writing into a String cannot fail.
+    let _ = write!(
+        head,
+        "GET {} HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: {}\r\nSec-WebSocket-Version: 13\r\n",
+        req.resource, req.host, req.key
+    );
+    if !req.protocols.is_empty() {
+        head.push_str("Sec-WebSocket-Protocol: ");
+        for (i, protocol) in req.protocols.iter().enumerate() {
+            if i > 0 {
+                head.push_str(", ");
+            }
+            head.push_str(protocol);
+        }
+        head.push_str("\r\n");
+    }
+    if let Some(extensions) = req.extensions {
+        let _ = write!(head, "Sec-WebSocket-Extensions: {extensions}\r\n");
+    }
+    for (name, value) in req.headers {
+        let _ = write!(head, "{name}: {value}\r\n");
+    }
+    head.push_str("\r\n");
+    out.extend_from_slice(head.as_bytes());
 }
 
 /// Parses the server's answer from the start of `buf`. `Ok(None)`: more bytes
 /// needed. `Ok(Some((accepted, n)))`: the head was `n` bytes; what follows
 /// belongs to the WebSocket stream. A non-101 status is
 /// `Err(HandshakeError::Status)` with whatever body is already in `buf`.
+///
+/// The head is bounded by `limits`: a head that has not ended within
+/// [`Limits::max_head_size`] bytes, or that has more than
+/// [`Limits::max_headers`] header lines, is [`HandshakeError::HeadTooLarge`]
+/// as soon as that is known. The body of a refused upgrade is the bytes after
+/// the head, at most the `Content-Length` (when the response has one and no
+/// `Transfer-Encoding`) and at most [`Limits::max_body_size`]; a chunked body
+/// is kept as it came, chunk framing included. Parsing the same bytes again,
+/// or a longer buffer that starts with them, gives the same answer with at
+/// least as much body.
+///
+/// A 101 must be HTTP/1.1 and have `Upgrade: websocket` and a `Connection`
+/// list holding `Upgrade` (both case-insensitive), else
+/// [`HandshakeError::BadHeader`]; exactly one `Sec-WebSocket-Accept`, else
+/// [`HandshakeError::BadHeader`], matching [`accept_key`] of the key sent,
+/// else [`HandshakeError::BadAccept`]. A `Sec-WebSocket-Protocol` must be
+/// exactly one of the offered names (case-sensitive), sent once, else
+/// [`HandshakeError::UnofferedProtocol`]. A non-empty
+/// `Sec-WebSocket-Extensions` without an offer is
+/// [`HandshakeError::UnofferedExtension`]; with one, it is returned in
+/// [`Accepted::extensions`] unchecked. A refusal sent as HTTP/1.0 (as some
+/// proxies answer) is still reported as [`HandshakeError::Status`].
 pub fn parse_response(
     buf: &[u8],
     req: &Request<'_>,
     limits: &Limits,
 ) -> Result<Option<(Accepted, usize)>, HandshakeError> {
-    let _ = (buf, req, limits);
-    todo!()
+    let mut storage = vec![httparse::EMPTY_HEADER; super::header_capacity(limits)];
+    let mut response = httparse::Response::new(&mut storage);
+    let head_len = match response.parse(super::head_window(buf, limits)) {
+        Ok(httparse::Status::Complete(n)) => n,
+        Ok(httparse::Status::Partial) => return super::partial(buf, limits).map(|()| None),
+        Err(e) => return Err(super::parse_error(e)),
+    };
+    // A complete parse always fills these in.
+    let (Some(version), Some(status)) = (response.version, response.code) else {
+        return Err(HandshakeError::Malformed("incomplete status line".into()));
+    };
+    let reason = response.reason.unwrap_or("");
+    let headers = own_headers(response.headers);
+
+    if status != 101 {
+        let available = &buf[head_len..];
+        let declared = response_body_len(status, &headers).unwrap_or(usize::MAX);
+        let kept = available.len().min(declared).min(limits.max_body_size);
+        return Err(HandshakeError::Status(Box::new(HttpResponse {
+            status,
+            reason: reason.to_owned(),
+            headers,
+            body: Bytes::copy_from_slice(&available[..kept]),
+        })));
+    }
+    if version != 1 {
+        return Err(HandshakeError::Malformed(
+            "101 Switching Protocols over HTTP/1.0".into(),
+        ));
+    }
+    check_switch(&headers, req)?;
+    let protocol = chosen_protocol(&headers, req)?;
+    let extensions = accepted_extensions(&headers, req)?;
+    Ok(Some((
+        Accepted {
+            protocol,
+            extensions,
+            headers,
+        },
+        head_len,
+    )))
+}
+
+/// Upgrade, Connection and Sec-WebSocket-Accept of a 101.
+fn check_switch(headers: &[(String, String)], req: &Request<'_>) -> Result<(), HandshakeError> {
+    if !has_token(header_values(headers, "upgrade"), "websocket") {
+        return Err(HandshakeError::BadHeader("Upgrade"));
+    }
+    if !has_token(header_values(headers, "connection"), "upgrade") {
+        return Err(HandshakeError::BadHeader("Connection"));
+    }
+    let mut accept = header_values(headers, "sec-websocket-accept");
+    match (accept.next(), accept.next()) {
+        (Some(value), None) if trim_ows(value) == accept_key(req.key) => Ok(()),
+        (Some(_), None) => Err(HandshakeError::BadAccept),
+        _ => Err(HandshakeError::BadHeader("Sec-WebSocket-Accept")),
+    }
+}
+
+/// The subprotocol of a 101: one of those offered, or none.
+fn chosen_protocol(
+    headers: &[(String, String)],
+    req: &Request<'_>,
+) -> Result<Option<String>, HandshakeError> {
+    let mut values = header_values(headers, "sec-websocket-protocol");
+    let Some(first) = values.next() else {
+        return Ok(None);
+    };
+    let rest: Vec<&str> = values.collect();
+    if !rest.is_empty() {
+        // Sent more than once: not "one of the values offered".
+        let all = std::iter::once(first)
+            .chain(rest)
+            .collect::<Vec<_>>()
+            .join(", ");
+        return Err(HandshakeError::UnofferedProtocol(all));
+    }
+    let chosen = trim_ows(first);
+    if req.protocols.iter().any(|offered| offered == chosen) {
+        Ok(Some(chosen.to_owned()))
+    } else {
+        Err(HandshakeError::UnofferedProtocol(chosen.to_owned()))
+    }
+}
+
+/// The extensions of a 101, when some were offered.
+fn accepted_extensions(
+    headers: &[(String, String)],
+    req: &Request<'_>,
+) -> Result<Option<String>, HandshakeError> {
+    let elements: Vec<&str> = header_values(headers, "sec-websocket-extensions")
+        .flat_map(split_list)
+        .collect();
+    if elements.is_empty() {
+        // Absent, or only empty list elements (which RFC 9110 says to ignore).
+        return Ok(None);
+    }
+    let joined = elements.join(", ");
+    match req.extensions {
+        Some(_) => Ok(Some(joined)),
+        None => Err(HandshakeError::UnofferedExtension(joined)),
+    }
+}
+
+/// The body length a response declares: `Some(0)` for the statuses that
+/// never have a body (1xx, 204, 304), the `Content-Length` when the response
+/// has a valid one and no `Transfer-Encoding`, and `None` when the body runs
+/// until the connection closes (or is chunked).
+///
+/// ```
+/// use wsock::handshake::client::response_body_len;
+/// let headers = vec![("Content-Length".to_owned(), "12".to_owned())];
+/// assert_eq!(response_body_len(404, &headers), Some(12));
+/// assert_eq!(response_body_len(304, &headers), Some(0));
+/// assert_eq!(response_body_len(500, &[]), None);
+/// ```
+pub fn response_body_len(status: u16, headers: &[(String, String)]) -> Option<usize> {
+    if (100..200).contains(&status) || status == 204 || status == 304 {
+        return Some(0);
+    }
+    if header_values(headers, "transfer-encoding").next().is_some() {
+        return None;
+    }
+    // Repeated Content-Length lines (or list elements) must agree.
+    let mut length = None;
+    for element in header_values(headers, "content-length").flat_map(split_list) {
+        if !element.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let n: usize = element.parse().ok()?;
+        if length.is_some_and(|l| l != n) {
+            return None;
+        }
+        length = Some(n);
+    }
+    length
+}
+
+/// True when the body of a refused upgrade holds all that will be kept: the
+/// declared length (see [`response_body_len`]) or [`Limits::max_body_size`],
+/// whichever is smaller. When it is false, the caller may read more, parse
+/// the longer buffer again and check again; a body without a declared length
+/// also ends when the connection does.
+pub fn body_complete(response: &HttpResponse, limits: &Limits) -> bool {
+    let wanted = response_body_len(response.status, &response.headers)
+        .unwrap_or(usize::MAX)
+        .min(limits.max_body_size);
+    response.body.len() >= wanted
 }
 
 /// True if `name` is a header the handshake itself writes (Host, Upgrade,
 /// Connection, Sec-WebSocket-*), which a caller may not set.
+///
+/// The list: `Host`, `Upgrade`, `Connection`, `Sec-WebSocket-Key`,
+/// `Sec-WebSocket-Version`, `Sec-WebSocket-Accept`,
+/// `Sec-WebSocket-Extensions`, `Sec-WebSocket-Protocol`, in any case.
 pub fn is_reserved_header(name: &str) -> bool {
-    let _ = name;
-    todo!()
+    const RESERVED: [&str; 8] = [
+        "host",
+        "upgrade",
+        "connection",
+        "sec-websocket-key",
+        "sec-websocket-version",
+        "sec-websocket-accept",
+        "sec-websocket-extensions",
+        "sec-websocket-protocol",
+    ];
+    RESERVED.iter().any(|r| r.eq_ignore_ascii_case(name))
+}
+
+/// Checks a header a caller wants sent: the name must be an HTTP token
+/// (RFC 9110 section 5.6.2) and the value may hold no control character but
+/// tab (so no CR, LF or NUL: no header injection). The error says which rule
+/// was broken. Whether the name is one the handshake owns is
+/// [`is_reserved_header`]'s question.
+///
+/// ```
+/// use wsock::handshake::client::validate_header;
+/// assert!(validate_header("X-Token", "abc def").is_ok());
+/// assert!(validate_header("X Token", "abc").is_err());
+/// assert!(validate_header("X-Token", "abc\r\nHost: evil").is_err());
+/// ```
+pub fn validate_header(name: &str, value: &str) -> Result<(), &'static str> {
+    if !is_token(name) {
+        return Err("header name is not an HTTP token");
+    }
+    if value.bytes().any(|b| b.is_ascii_control() && b != b'\t') {
+        return Err("header value contains a control character (CR, LF, NUL...)");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(name: &str, value: &str) -> (String, String) {
+        (name.to_owned(), value.to_owned())
+    }
+
+    #[test]
+    fn body_len_rules() {
+        assert_eq!(
+            response_body_len(200, &[header("content-length", "5")]),
+            Some(5)
+        );
+        assert_eq!(
+            response_body_len(200, &[header("Content-Length", "5, 5")]),
+            Some(5)
+        );
+        assert_eq!(
+            response_body_len(
+                200,
+                &[header("Content-Length", "5"), header("Content-Length", "6")]
+            ),
+            None
+        );
+        assert_eq!(
+            response_body_len(200, &[header("Content-Length", "+5")]),
+            None
+        );
+        assert_eq!(
+            response_body_len(200, &[header("Content-Length", "99999999999999999999999")]),
+            None
+        );
+        assert_eq!(
+            response_body_len(
+                200,
+                &[
+                    header("Transfer-Encoding", "chunked"),
+                    header("Content-Length", "5")
+                ]
+            ),
+            None
+        );
+        assert_eq!(response_body_len(101, &[]), Some(0));
+        assert_eq!(
+            response_body_len(204, &[header("Content-Length", "5")]),
+            Some(0)
+        );
+    }
+
+    #[test]
+    fn reserved_and_valid_headers() {
+        for name in [
+            "Host",
+            "UPGRADE",
+            "connection",
+            "Sec-WebSocket-Protocol",
+            "sec-websocket-accept",
+        ] {
+            assert!(is_reserved_header(name), "{name}");
+        }
+        for name in ["Origin", "Cookie", "Sec-WebSocket", "Hosts"] {
+            assert!(!is_reserved_header(name), "{name}");
+        }
+        assert!(validate_header("Cookie", "a=b;\tc=d").is_ok());
+        assert!(validate_header("", "x").is_err());
+        assert!(validate_header("X:Y", "x").is_err());
+        assert!(validate_header("X-Y", "a\nb").is_err());
+        assert!(validate_header("X-Y", "a\rb").is_err());
+        assert!(validate_header("X-Y", "a\0b").is_err());
+        assert!(validate_header("X-Y", "a\x7fb").is_err());
+    }
 }

@@ -1,12 +1,47 @@
 //! The HTTP/1.1 upgrade (RFC 6455 section 4): request and response bytes for
-//! both roles, with no I/O. INTERFACE SKELETON: the helper completes it.
+//! both roles, with no I/O.
+//!
+//! The [`client`] module writes the upgrade request and checks the server's
+//! answer; the [`server`] module parses a request, decides whether it is an
+//! acceptable upgrade and writes the answer (101, or a plain HTTP refusal).
+//! Both parsers work on whatever bytes have arrived so far: `Ok(None)` asks
+//! for more, and a complete head reports its length, so that the bytes after
+//! it (the first WebSocket frames, which may arrive in the same read) stay
+//! with the caller. Every parser is bounded by [`Limits`].
+//!
+//! ```
+//! use wsock::handshake::{Limits, client, server};
+//!
+//! // The client's request...
+//! let key = wsock::handshake::generate_key();
+//! let req = client::Request { host: "example.com", resource: "/chat", key: &key, ..Default::default() };
+//! let mut wire = Vec::new();
+//! client::write_request(&req, &mut wire);
+//!
+//! // ...read by the server, which accepts it...
+//! let (parsed, _) = server::parse_request(&wire, &Limits::default()).unwrap().unwrap();
+//! let upgrade = server::check_upgrade(&parsed).unwrap();
+//! let mut answer = Vec::new();
+//! server::write_accept(&upgrade.key, None, None, &[], &mut answer);
+//!
+//! // ...and the client checks the answer.
+//! let (accepted, head_len) = client::parse_response(&answer, &req, &Limits::default()).unwrap().unwrap();
+//! assert_eq!(head_len, answer.len());
+//! assert_eq!(accepted.protocol, None);
+//! ```
 
 pub mod client;
 pub mod server;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
+use sha1::{Digest as _, Sha1};
 
 use crate::WebErrorStatus;
+
+/// The GUID RFC 6455 appends to the key before hashing it.
+pub const WEBSOCKET_GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
 /// Limits on what the peer may send during the upgrade.
 #[derive(Debug, Clone, Copy)]
@@ -23,7 +58,11 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_head_size: 16 * 1024, max_headers: 64, max_body_size: 64 * 1024 }
+        Limits {
+            max_head_size: 16 * 1024,
+            max_headers: 64,
+            max_body_size: 64 * 1024,
+        }
     }
 }
 
@@ -43,7 +82,10 @@ pub struct HttpResponse {
 impl HttpResponse {
     /// The first header with this name (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -93,12 +135,175 @@ impl HandshakeError {
 }
 
 /// The Sec-WebSocket-Accept value for a key: base64(SHA-1(key + GUID)).
+///
+/// ```
+/// // The example of RFC 6455 section 1.3.
+/// assert_eq!(wsock::handshake::accept_key("dGhlIHNhbXBsZSBub25jZQ=="), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+/// ```
 pub fn accept_key(key: &str) -> String {
-    let _ = key;
-    todo!()
+    let mut sha = Sha1::new();
+    sha.update(key.as_bytes());
+    sha.update(WEBSOCKET_GUID.as_bytes());
+    BASE64.encode(sha.finalize())
 }
 
-/// A fresh Sec-WebSocket-Key: 16 random bytes, base64.
+/// A fresh Sec-WebSocket-Key: 16 random bytes from the operating system's
+/// CSPRNG, base64 (24 characters).
+///
+/// # Panics
+///
+/// If the operating system's random source fails, which `getrandom` reports
+/// only on platforms without one; there is no safe fallback for a key.
 pub fn generate_key() -> String {
-    todo!()
+    let mut nonce = [0u8; 16];
+    getrandom::fill(&mut nonce).expect("the operating system's random source failed");
+    BASE64.encode(nonce)
+}
+
+/// The elements of a comma-separated header value (RFC 9110 section 5.6.1),
+/// with the spaces and tabs around them trimmed and empty elements skipped.
+///
+/// ```
+/// use wsock::handshake::split_list;
+/// assert_eq!(split_list(" keep-alive,, Upgrade ").collect::<Vec<_>>(), ["keep-alive", "Upgrade"]);
+/// ```
+pub fn split_list(value: &str) -> impl Iterator<Item = &str> {
+    value
+        .split(',')
+        .map(trim_ows)
+        .filter(|element| !element.is_empty())
+}
+
+/// True if any of `values` (the values of every header line of one name)
+/// lists `token`, compared case-insensitively.
+///
+/// ```
+/// use wsock::handshake::has_token;
+/// assert!(has_token(["keep-alive, Upgrade"], "upgrade"));
+/// assert!(!has_token(["keep-alive", "upgrades"], "upgrade"));
+/// ```
+pub fn has_token<'a>(values: impl IntoIterator<Item = &'a str>, token: &str) -> bool {
+    values
+        .into_iter()
+        .flat_map(split_list)
+        .any(|element| element.eq_ignore_ascii_case(token))
+}
+
+/// The values of every header named `name` (case-insensitive), in order.
+pub fn header_values<'a, 'n>(
+    headers: &'a [(String, String)],
+    name: &'n str,
+) -> impl Iterator<Item = &'a str> + use<'a, 'n> {
+    headers
+        .iter()
+        .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+/// True if `name` is a non-empty HTTP token (RFC 9110 section 5.6.2): what a
+/// header name, a method or a subprotocol name must be.
+pub fn is_token(name: &str) -> bool {
+    !name.is_empty() && name.bytes().all(is_tchar)
+}
+
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// Trims optional whitespace (spaces and tabs) from both ends.
+fn trim_ows(s: &str) -> &str {
+    s.trim_matches([' ', '\t'])
+}
+
+/// Room for the headers of a head of at most `limits.max_head_size` bytes:
+/// `limits.max_headers`, but never more than such a head can hold (a header
+/// line takes at least three bytes), so a huge limit allocates nothing huge.
+fn header_capacity(limits: &Limits) -> usize {
+    limits.max_headers.min(limits.max_head_size / 3 + 1)
+}
+
+/// The part of `buf` given to the parser: at most `max_head_size` bytes, so
+/// a head that does not end within the limit is `Partial` and then refused.
+fn head_window<'b>(buf: &'b [u8], limits: &Limits) -> &'b [u8] {
+    &buf[..buf.len().min(limits.max_head_size)]
+}
+
+/// What an unfinished parse means: more bytes needed, or a head already over
+/// the limit.
+fn partial(buf: &[u8], limits: &Limits) -> Result<(), HandshakeError> {
+    if buf.len() > limits.max_head_size {
+        Err(HandshakeError::HeadTooLarge)
+    } else {
+        Ok(())
+    }
+}
+
+/// Maps a parser error.
+fn parse_error(e: httparse::Error) -> HandshakeError {
+    match e {
+        httparse::Error::TooManyHeaders => HandshakeError::HeadTooLarge,
+        other => HandshakeError::Malformed(other.to_string()),
+    }
+}
+
+/// Copies parsed headers out; values that are not UTF-8 (obsolete
+/// `obs-text`) are kept lossily.
+fn own_headers(headers: &[httparse::Header<'_>]) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|h| {
+            (
+                h.name.to_owned(),
+                String::from_utf8_lossy(h.value).into_owned(),
+            )
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc_accept_example() {
+        assert_eq!(
+            accept_key("dGhlIHNhbXBsZSBub25jZQ=="),
+            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+        );
+    }
+
+    #[test]
+    fn generated_keys_are_16_random_bytes() {
+        let a = generate_key();
+        let b = generate_key();
+        assert_eq!(a.len(), 24);
+        assert_eq!(BASE64.decode(&a).unwrap().len(), 16);
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn lists_and_tokens() {
+        assert_eq!(split_list("").count(), 0);
+        assert_eq!(split_list(" , ,\t").count(), 0);
+        assert_eq!(split_list("a,b ,\tc").collect::<Vec<_>>(), ["a", "b", "c"]);
+        assert!(has_token(["Keep-Alive", "UPGRADE"], "upgrade"));
+        assert!(!has_token(["upgrade-insecure"], "upgrade"));
+        assert!(!has_token([], "upgrade"));
+        assert!(is_token("Sec-WebSocket-Key"));
+        assert!(!is_token(""));
+        assert!(!is_token("a b"));
+        assert!(!is_token("a:b"));
+        assert!(!is_token("caf\u{e9}"));
+    }
+
+    #[test]
+    fn header_capacity_is_bounded() {
+        let limits = Limits {
+            max_head_size: 30,
+            max_headers: usize::MAX,
+            max_body_size: 0,
+        };
+        assert_eq!(header_capacity(&limits), 11);
+        assert_eq!(header_capacity(&Limits::default()), 64);
+    }
 }
