@@ -87,7 +87,8 @@ pub enum Received {
     /// A message (or a piece, in partial mode).
     Message(Message),
     /// The peer closed the connection (WinRT's `Closed` event): its code
-    /// (1005 if it gave none) and reason. Later receives fail with
+    /// (1005 if it gave none) and reason. Reported once, also when this side
+    /// began the close (the peer's answer); later receives fail with
     /// [`Error::ConnectionClosed`].
     Closed {
         /// The close code.

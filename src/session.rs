@@ -233,15 +233,6 @@ impl Session {
         self.push_output(Side::Reader);
     }
 
-    pub(crate) fn transport(&self) -> &Transport {
-        &self.io
-    }
-
-    /// True once no more data can be sent or received.
-    pub(crate) fn is_ended(&self) -> bool {
-        self.ended.is_some()
-    }
-
     fn end(&mut self, why: Ended) {
         if self.ended.is_none() {
             self.ended = Some(why);

@@ -73,6 +73,8 @@ async fn text_binary_empty_and_large_round_trips() {
     assert!(m.data()[..] == big[..], "16 MiB message differs");
 
     ws.close(1000, "done").await.unwrap();
+    // The peer's answer is reported once, then the socket is closed.
+    assert!(matches!(ws.receive().await, Ok(Received::Closed { code: 1000, .. })));
     assert!(matches!(ws.receive().await, Err(Error::ConnectionClosed)));
 }
 

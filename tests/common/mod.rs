@@ -13,7 +13,7 @@ use wsock::server::{self, AcceptOptions};
 use wsock::{MessageWebSocket, Received};
 
 /// Echoes messages on one accepted socket until the client closes.
-pub async fn echo(mut ws: MessageWebSocket) {
+pub(crate) async fn echo(mut ws: MessageWebSocket) {
     while let Ok(Received::Message(m)) = ws.receive().await {
         if ws.send_message(&m).await.is_err() {
             break;
@@ -22,7 +22,7 @@ pub async fn echo(mut ws: MessageWebSocket) {
 }
 
 /// Starts our own echo server (server role) on a free loopback port.
-pub async fn echo_server(options: AcceptOptions) -> SocketAddr {
+pub(crate) async fn echo_server(options: AcceptOptions) -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
@@ -40,13 +40,13 @@ pub async fn echo_server(options: AcceptOptions) -> SocketAddr {
 }
 
 /// An independent peer server process, killed on drop.
-pub struct Peer {
-    pub port: u16,
+pub(crate) struct Peer {
+    pub(crate) port: u16,
     _child: Child,
 }
 
 impl Peer {
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("ws://127.0.0.1:{}{}", self.port, path)
     }
 }
@@ -58,7 +58,7 @@ fn root() -> PathBuf {
 /// Starts an independent echo server: "python" or "node". Returns None (and
 /// says so) when the peers are not installed (run `tests/peers/setup.sh`);
 /// under CI a missing peer is a failure.
-pub async fn peer(kind: &str) -> Option<Peer> {
+pub(crate) async fn peer(kind: &str) -> Option<Peer> {
     let r = root();
     let (program, script) = match kind {
         "python" => (r.join("target/peers/venv/bin/python"), r.join("tests/peers/python/echo_server.py")),
