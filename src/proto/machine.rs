@@ -1,8 +1,31 @@
-//! The connection state machine. INTERFACE SKELETON: bodies to be written.
+//! The connection state machine: [`Connection`] and its configuration and
+//! events.
+//!
+//! Receiving, [`Connection::decode`] parses one frame header, checks it
+//! against the role (masking), the negotiated RSV bits, the fragmentation
+//! state and the size limits before any memory is reserved, then unmasks
+//! and (for text) validates the payload as it arrives, and hands the frame
+//! out once it is complete, split off the input without a copy. Pings are
+//! answered, a close is answered by echoing its code, and any violation
+//! queues the close frame it earns.
+//!
+//! Sending, the `encode_*` methods append frames to one output buffer
+//! (masked with a fresh key per frame in the client role) and enforce the
+//! order RFC 6455 imposes on this side: fragments in sequence, nothing after
+//! the close frame, control payloads of at most 125 bytes.
+//!
+//! The close handshake: [`State::Open`] until one side's close frame;
+//! [`State::CloseSent`] when this side closed first; [`State::Closed`] once
+//! the peer's close came (its reply queued if needed) or a violation ended
+//! the connection. After [`State::Closed`] and an empty output, the caller
+//! closes the transport.
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 
-use super::{CloseFrame, ProtocolError};
+use super::frame::MAX_CONTROL_PAYLOAD;
+use super::mask::{MaskKeys, apply_mask, apply_mask_offset};
+use super::utf8::Utf8Validator;
+use super::{CloseFrame, FrameHeader, OpCode, ProtocolError};
 
 /// Which end of the connection this is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -41,7 +64,8 @@ pub struct Config {
     /// Client or server.
     pub role: Role,
     /// Largest frame payload accepted, checked on the header before any
-    /// memory is reserved. Default 16 MiB.
+    /// memory is reserved. Default 16 MiB. (Applies to data frames; control
+    /// frames are bounded at 125 bytes by the protocol.)
     pub max_frame_size: usize,
     /// Largest message accepted (sum of its frames). Default 64 MiB.
     pub max_message_size: usize,
@@ -54,7 +78,12 @@ pub struct Config {
 impl Config {
     /// The defaults for a role.
     pub fn new(role: Role) -> Self {
-        Config { role, max_frame_size: 16 << 20, max_message_size: 64 << 20, allowed_rsv: 0 }
+        Config {
+            role,
+            max_frame_size: 16 << 20,
+            max_message_size: 64 << 20,
+            allowed_rsv: 0,
+        }
     }
 }
 
@@ -87,33 +116,100 @@ pub enum Event {
     Close(Option<CloseFrame>),
 }
 
+/// Reserve at most this much input room ahead of a frame's payload: the
+/// limits bound what a peer may announce, but a caller who lifts them to
+/// `usize::MAX` must not let a header alone ask for an impossible buffer.
+const MAX_RESERVE: usize = 16 << 20;
+
 /// One WebSocket connection's protocol state, for either role.
 #[derive(Debug)]
 pub struct Connection {
-    _private: (),
+    config: Config,
+    state: State,
+    /// Frames waiting to be written to the peer.
+    output: BytesMut,
+    /// Masking keys (client role).
+    keys: MaskKeys,
+    /// The frame being received: its header is taken off the input, its
+    /// payload is not all in yet.
+    frame: Option<InFrame>,
+    /// The data message being received, between its first and last frame.
+    message: Option<InMessage>,
+    /// UTF-8 state of the text message being received.
+    utf8: Utf8Validator,
+    /// A data message is being sent: its last frame has not gone yet.
+    sending: bool,
+}
+
+/// A frame whose header was accepted and whose payload is arriving.
+#[derive(Debug, Clone, Copy)]
+struct InFrame {
+    opcode: OpCode,
+    fin: bool,
+    mask: Option<[u8; 4]>,
+    /// Payload length.
+    len: usize,
+    /// Payload bytes already unmasked (and validated, for text).
+    done: usize,
+    /// For data frames: the message's kind, first-frame RSV bits, whether
+    /// this frame starts it and whether its UTF-8 is checked here.
+    kind: DataKind,
+    rsv: u8,
+    first: bool,
+    validate: bool,
+}
+
+/// A data message being received.
+#[derive(Debug, Clone, Copy)]
+struct InMessage {
+    kind: DataKind,
+    rsv: u8,
+    /// Payload bytes announced so far, the current frame's included.
+    size: u64,
+    validate: bool,
+}
+
+impl DataKind {
+    fn opcode(self) -> OpCode {
+        match self {
+            DataKind::Text => OpCode::Text,
+            DataKind::Binary => OpCode::Binary,
+        }
+    }
 }
 
 impl Connection {
     /// A connection in the [`State::Open`] state.
     pub fn new(config: Config) -> Self {
-        let _ = config;
-        todo!()
+        Connection {
+            config,
+            state: State::Open,
+            output: BytesMut::new(),
+            keys: MaskKeys::new(),
+            frame: None,
+            message: None,
+            utf8: Utf8Validator::new(),
+            sending: false,
+        }
     }
 
     /// The configuration.
     pub fn config(&self) -> &Config {
-        todo!()
+        &self.config
     }
 
     /// Changes the size limits of an open connection.
+    ///
+    /// They apply from the next frame header on; a frame or message already
+    /// accepted is not cut short.
     pub fn set_limits(&mut self, max_frame_size: usize, max_message_size: usize) {
-        let _ = (max_frame_size, max_message_size);
-        todo!()
+        self.config.max_frame_size = max_frame_size;
+        self.config.max_message_size = max_message_size;
     }
 
     /// The close handshake's state.
     pub fn state(&self) -> State {
-        todo!()
+        self.state
     }
 
     /// Decodes the next event from `input`, taking the bytes it uses off its
@@ -122,14 +218,225 @@ impl Connection {
     /// UTF-8 fails before the whole frame is in. On error, the close frame
     /// with [`ProtocolError::close_code`] is queued in the output (unless a
     /// close was already sent) and the state becomes [`State::Closed`].
+    ///
+    /// The same buffer must be passed on every call, with new bytes appended
+    /// at its end: a frame's header is taken off as soon as it is accepted,
+    /// and the part of its payload already in is unmasked in place, before
+    /// the rest arrives. Room for the rest of an accepted frame is reserved
+    /// in `input`; nothing is reserved for a frame the limits refuse.
+    ///
+    /// One call returns at most one event; call again until `Ok(None)`.
+    /// In the [`State::Closed`] state (after the peer's close frame, or an
+    /// error) whatever arrives is dropped and the answer is `Ok(None)`.
+    /// Data frames that arrive in [`State::CloseSent`] are still delivered.
+    ///
+    /// A text message whose first frame carries RSV bits (an extension such
+    /// as permessage-deflate transformed it) is not UTF-8-checked here: the
+    /// extension must check the message it restores.
     pub fn decode(&mut self, input: &mut BytesMut) -> Result<Option<Event>, ProtocolError> {
-        let _ = input;
-        todo!()
+        if self.state == State::Closed {
+            input.clear();
+            return Ok(None);
+        }
+        match self.decode_frame(input) {
+            Ok(event) => Ok(event),
+            Err(e) => {
+                input.clear();
+                self.fail(&e);
+                Err(e)
+            }
+        }
+    }
+
+    fn decode_frame(&mut self, input: &mut BytesMut) -> Result<Option<Event>, ProtocolError> {
+        // A new frame's header stays in `input` until we know whether its
+        // payload is all there: if it is, header and payload are split off
+        // together.
+        let (mut frame, header_len) = match self.frame.take() {
+            Some(frame) => (frame, 0),
+            None => {
+                let Some((header, header_len)) = FrameHeader::parse(input)? else {
+                    return Ok(None);
+                };
+                (self.accept(&header)?, header_len)
+            }
+        };
+        let have = (input.len() - header_len).min(frame.len);
+        if have > frame.done {
+            let fresh = &mut input[header_len + frame.done..header_len + have];
+            if let Some(key) = frame.mask {
+                apply_mask_offset(fresh, key, frame.done);
+            }
+            if frame.validate {
+                self.utf8.feed(fresh)?;
+            }
+            frame.done = have;
+        }
+        if frame.done < frame.len {
+            input.advance(header_len);
+            input.reserve((frame.len - have).min(MAX_RESERVE));
+            self.frame = Some(frame);
+            return Ok(None);
+        }
+        let mut payload = input.split_to(header_len + frame.len).freeze();
+        payload.advance(header_len);
+        self.complete(&frame, payload).map(Some)
+    }
+
+    /// Checks a parsed header against the role, the RSV bits, the
+    /// fragmentation state and the limits; on success the frame is under
+    /// way (the message state is updated).
+    fn accept(&mut self, header: &FrameHeader) -> Result<InFrame, ProtocolError> {
+        let opcode = header.opcode;
+        if header.rsv != 0 {
+            let refused = match opcode {
+                OpCode::Text | OpCode::Binary => header.rsv & !self.config.allowed_rsv,
+                _ => header.rsv,
+            };
+            if refused != 0 {
+                return Err(ProtocolError::ReservedBits(refused));
+            }
+        }
+        match (self.config.role, header.mask.is_some()) {
+            (Role::Server, false) => return Err(ProtocolError::UnmaskedFrame),
+            (Role::Client, true) => return Err(ProtocolError::MaskedFrame),
+            _ => {}
+        }
+        let mut frame = InFrame {
+            opcode,
+            fin: header.fin,
+            mask: header.mask,
+            len: 0,
+            done: 0,
+            kind: DataKind::Binary,
+            rsv: 0,
+            first: false,
+            validate: false,
+        };
+        if opcode.is_control() {
+            // FrameHeader::parse checked FIN and the 125-byte bound.
+            frame.len = header.payload_len as usize;
+            return Ok(frame);
+        }
+        let previous = match (opcode, &self.message) {
+            (OpCode::Continuation, None) => return Err(ProtocolError::UnexpectedContinuation),
+            (OpCode::Continuation, Some(message)) => message.size,
+            (_, Some(_)) => return Err(ProtocolError::ExpectedContinuation),
+            (_, None) => 0,
+        };
+        let max = self.config.max_frame_size;
+        if header.payload_len > max as u64 {
+            return Err(ProtocolError::FrameTooLarge {
+                size: header.payload_len,
+                max,
+            });
+        }
+        let size = previous.saturating_add(header.payload_len);
+        let max = self.config.max_message_size;
+        if size > max as u64 {
+            return Err(ProtocolError::MessageTooLarge { size, max });
+        }
+        let Ok(len) = usize::try_from(header.payload_len) else {
+            let max = self.config.max_frame_size;
+            return Err(ProtocolError::FrameTooLarge {
+                size: header.payload_len,
+                max,
+            });
+        };
+        let message = match (opcode, &mut self.message) {
+            (OpCode::Continuation, Some(message)) => {
+                message.size = size;
+                *message
+            }
+            _ => {
+                let kind = if opcode == OpCode::Text {
+                    DataKind::Text
+                } else {
+                    DataKind::Binary
+                };
+                let validate = kind == DataKind::Text && header.rsv == 0;
+                if validate {
+                    self.utf8.reset();
+                }
+                let message = InMessage {
+                    kind,
+                    rsv: header.rsv,
+                    size,
+                    validate,
+                };
+                frame.first = true;
+                self.message = Some(message);
+                message
+            }
+        };
+        frame.len = len;
+        frame.kind = message.kind;
+        frame.rsv = message.rsv;
+        frame.validate = message.validate;
+        Ok(frame)
+    }
+
+    /// Turns a complete frame into its event.
+    fn complete(&mut self, frame: &InFrame, payload: Bytes) -> Result<Event, ProtocolError> {
+        match frame.opcode {
+            OpCode::Continuation | OpCode::Text | OpCode::Binary => {
+                if frame.fin {
+                    if frame.validate {
+                        self.utf8.finish()?;
+                    }
+                    self.message = None;
+                }
+                Ok(Event::Data {
+                    kind: frame.kind,
+                    payload,
+                    first: frame.first,
+                    fin: frame.fin,
+                    rsv: frame.rsv,
+                })
+            }
+            OpCode::Ping => {
+                if self.state == State::Open {
+                    self.write_frame(OpCode::Pong, 0, &payload);
+                }
+                Ok(Event::Ping(payload))
+            }
+            OpCode::Pong => Ok(Event::Pong(payload)),
+            OpCode::Close => {
+                let close = CloseFrame::parse(&payload)?;
+                if self.state == State::Open {
+                    match &close {
+                        Some(close) => {
+                            self.write_frame(OpCode::Close, 0, &close.code.to_be_bytes())
+                        }
+                        None => self.write_frame(OpCode::Close, 0, &[]),
+                    }
+                }
+                self.state = State::Closed;
+                self.message = None;
+                Ok(Event::Close(close))
+            }
+        }
+    }
+
+    /// After a protocol error: the close frame with its code (unless one was
+    /// sent), and nothing more.
+    fn fail(&mut self, error: &ProtocolError) {
+        self.frame = None;
+        self.message = None;
+        self.utf8.reset();
+        if self.state == State::Open {
+            self.write_frame(OpCode::Close, 0, &error.close_code().to_be_bytes());
+        }
+        self.state = State::Closed;
     }
 
     /// Encodes one data frame into the output. `first`: this frame starts a
     /// message (opcode Text/Binary, else Continuation); `fin`: it ends one.
     /// Errors if the fragmentation sequence is broken or a close was sent.
+    ///
+    /// `kind` only matters when `first` is true. A text payload is not
+    /// checked for UTF-8 (a `&str` already is). All errors are
+    /// [`ProtocolError::InvalidSend`], and leave the output untouched.
     pub fn encode_data(
         &mut self,
         kind: DataKind,
@@ -137,39 +444,143 @@ impl Connection {
         first: bool,
         fin: bool,
     ) -> Result<(), ProtocolError> {
-        let _ = (kind, payload, first, fin);
-        todo!()
+        self.encode_data_rsv(kind, payload, first, fin, 0)
+    }
+
+    /// [`encode_data`](Self::encode_data) with RSV bits (as in
+    /// [`Config::allowed_rsv`]) for an extension: allowed only on the first
+    /// frame of a message and only the bits of [`Config::allowed_rsv`],
+    /// else [`ProtocolError::InvalidSend`].
+    pub fn encode_data_rsv(
+        &mut self,
+        kind: DataKind,
+        payload: &[u8],
+        first: bool,
+        fin: bool,
+        rsv: u8,
+    ) -> Result<(), ProtocolError> {
+        if self.state != State::Open {
+            return Err(ProtocolError::InvalidSend("data after the close frame"));
+        }
+        if first && self.sending {
+            return Err(ProtocolError::InvalidSend(
+                "a fragmented message is in progress",
+            ));
+        }
+        if !first && !self.sending {
+            return Err(ProtocolError::InvalidSend(
+                "continuation without a message in progress",
+            ));
+        }
+        if rsv != 0 && (!first || rsv & !self.config.allowed_rsv != 0) {
+            return Err(ProtocolError::InvalidSend("RSV bits not allowed"));
+        }
+        let opcode = if first {
+            kind.opcode()
+        } else {
+            OpCode::Continuation
+        };
+        self.write_frame_fin(opcode, fin, rsv, payload);
+        self.sending = !fin;
+        Ok(())
     }
 
     /// Encodes a ping (payload at most 125 bytes).
+    ///
+    /// [`ProtocolError::InvalidSend`] for a longer payload or after this
+    /// side's close frame.
     pub fn encode_ping(&mut self, payload: &[u8]) -> Result<(), ProtocolError> {
-        let _ = payload;
-        todo!()
+        self.encode_control(OpCode::Ping, payload)
     }
 
     /// Encodes an unsolicited pong (payload at most 125 bytes).
+    ///
+    /// [`ProtocolError::InvalidSend`] for a longer payload or after this
+    /// side's close frame.
     pub fn encode_pong(&mut self, payload: &[u8]) -> Result<(), ProtocolError> {
-        let _ = payload;
-        todo!()
+        self.encode_control(OpCode::Pong, payload)
+    }
+
+    fn encode_control(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), ProtocolError> {
+        if self.state != State::Open {
+            return Err(ProtocolError::InvalidSend(
+                "control frame after the close frame",
+            ));
+        }
+        if payload.len() > MAX_CONTROL_PAYLOAD {
+            return Err(ProtocolError::InvalidSend(
+                "control payload longer than 125 bytes",
+            ));
+        }
+        self.write_frame(opcode, 0, payload);
+        Ok(())
     }
 
     /// Encodes this side's close frame (None: no payload) and moves to
     /// [`State::CloseSent`] (or [`State::Closed`] if the peer's close already
     /// came). Checks the code may go on the wire and the reason fits 123
     /// bytes. A second call does nothing.
+    ///
+    /// The checks are [`close::is_valid_wire_code`](super::close::is_valid_wire_code)
+    /// and the reason's length; either failing is
+    /// [`ProtocolError::InvalidSend`]. Whether the application may choose
+    /// the code ([`close::is_user_code`](super::close::is_user_code)) is the
+    /// caller's policy. Once the peer's close came the reply was already
+    /// queued by [`decode`](Self::decode), so this does nothing then either.
     pub fn encode_close(&mut self, frame: Option<&CloseFrame>) -> Result<(), ProtocolError> {
-        let _ = frame;
-        todo!()
+        if self.state != State::Open {
+            return Ok(());
+        }
+        match frame {
+            Some(frame) => {
+                frame.check()?;
+                let mut payload = [0u8; MAX_CONTROL_PAYLOAD];
+                let len = frame.encoded_len();
+                payload[..2].copy_from_slice(&frame.code.to_be_bytes());
+                payload[2..len].copy_from_slice(frame.reason.as_bytes());
+                self.write_frame(OpCode::Close, 0, &payload[..len]);
+            }
+            None => self.write_frame(OpCode::Close, 0, &[]),
+        }
+        self.state = State::CloseSent;
+        Ok(())
     }
 
     /// Bytes waiting to be written to the peer. The caller writes from the
     /// front and advances (`bytes::Buf::advance`) by what was written.
     pub fn output(&mut self) -> &mut BytesMut {
-        todo!()
+        &mut self.output
     }
 
     /// True when the output holds bytes to write.
     pub fn wants_write(&self) -> bool {
-        todo!()
+        !self.output.is_empty()
+    }
+
+    /// Appends a final frame (every control frame is one).
+    fn write_frame(&mut self, opcode: OpCode, rsv: u8, payload: &[u8]) {
+        self.write_frame_fin(opcode, true, rsv, payload);
+    }
+
+    /// Appends a frame, masked with a fresh key in the client role.
+    fn write_frame_fin(&mut self, opcode: OpCode, fin: bool, rsv: u8, payload: &[u8]) {
+        let mask = match self.config.role {
+            Role::Client => Some(self.keys.next_key()),
+            Role::Server => None,
+        };
+        let header = FrameHeader {
+            fin,
+            rsv,
+            opcode,
+            mask,
+            payload_len: payload.len() as u64,
+        };
+        self.output.reserve(header.encoded_len() + payload.len());
+        header.encode(&mut self.output);
+        let start = self.output.len();
+        self.output.extend_from_slice(payload);
+        if let Some(key) = mask {
+            apply_mask(&mut self.output[start..], key);
+        }
     }
 }
