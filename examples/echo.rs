@@ -86,7 +86,9 @@ fn show(addr: Option<std::net::SocketAddr>) -> String {
 /// with the client's own code by the core.
 async fn echo_server(listener: TcpListener) {
     loop {
-        let Ok((tcp, _)) = listener.accept().await else { continue };
+        let Ok((tcp, _)) = listener.accept().await else {
+            continue;
+        };
         tokio::spawn(async move {
             let mut ws = match server::accept(tcp, AcceptOptions::default()).await {
                 Ok(ws) => ws,

@@ -76,12 +76,19 @@ where
             }
         }
         "/ws" => incoming.accept(None).await.map(drop),
-        "/" | "/index.html" => incoming.respond(200, "text/html; charset=utf-8", PAGE.as_bytes()).await,
+        "/" | "/index.html" => {
+            incoming
+                .respond(200, "text/html; charset=utf-8", PAGE.as_bytes())
+                .await
+        }
         _ => incoming.respond(404, "text/plain", b"not found\n").await,
     }
 }
 
-fn tls_acceptor(cert: &str, key: &str) -> Result<tokio_rustls::TlsAcceptor, Box<dyn std::error::Error>> {
+fn tls_acceptor(
+    cert: &str,
+    key: &str,
+) -> Result<tokio_rustls::TlsAcceptor, Box<dyn std::error::Error>> {
     let certs = CertificateDer::pem_file_iter(cert)?.collect::<Result<Vec<_>, _>>()?;
     let key = PrivateKeyDer::from_pem_file(key)?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());

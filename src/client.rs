@@ -101,5 +101,5 @@ async fn upgrade(
 
 async fn read_more(io: &mut Transport, rd: &mut BytesMut) -> Result<usize> {
     rd.reserve(1024);
-    Ok(io.read_buf(rd).await.map_err(Error::from)?)
+    io.read_buf(rd).await.map_err(Error::from)
 }

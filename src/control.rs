@@ -134,7 +134,6 @@ macro_rules! control {
                     headers: self.request_headers.clone(),
                     connect_timeout: self.connect_timeout,
                     connect: ConnectOptions {
-                        connect_timeout: self.connect_timeout,
                         attempt_timeout: self.connect_attempt_timeout,
                         max_addresses: self.max_connect_addresses.max(1),
                         no_delay,
@@ -212,8 +211,7 @@ fn check_header(name: &str, value: &str) -> Result<()> {
             "the header {name:?} is written by the WebSocket handshake and cannot be set"
         )));
     }
-    validate_header(name, value)
-        .map_err(|why| Error::invalid(format!("header {name:?}: {why}")))
+    validate_header(name, value).map_err(|why| Error::invalid(format!("header {name:?}: {why}")))
 }
 
 /// The connect-time options both controls reduce to.
@@ -236,7 +234,9 @@ impl ClientOptions {
         }
         for p in &self.protocols {
             if p.is_empty() || !p.bytes().all(is_token_byte) {
-                return Err(Error::invalid(format!("subprotocol {p:?} is not an HTTP token")));
+                return Err(Error::invalid(format!(
+                    "subprotocol {p:?} is not an HTTP token"
+                )));
             }
         }
         Ok(())

@@ -446,9 +446,10 @@ pub(crate) fn tls_status(e: &rustls::Error) -> WebErrorStatus {
     use rustls::CertificateError as C;
     match e {
         rustls::Error::InvalidCertificate(c) => match c {
-            C::Expired | C::ExpiredContext { .. } | C::NotValidYet | C::NotValidYetContext { .. } => {
-                WebErrorStatus::CertificateExpired
-            }
+            C::Expired
+            | C::ExpiredContext { .. }
+            | C::NotValidYet
+            | C::NotValidYetContext { .. } => WebErrorStatus::CertificateExpired,
             C::NotValidForName | C::NotValidForNameContext { .. } => {
                 WebErrorStatus::CertificateCommonNameIsIncorrect
             }

@@ -89,7 +89,10 @@ impl Direction {
 
     /// (average, instability, peaked), counting the window in progress.
     fn figures(&self, now: Instant) -> (u64, u64, bool) {
-        let mut d = Direction { window_start: None, ..*self };
+        let mut d = Direction {
+            window_start: None,
+            ..*self
+        };
         if let Some(start) = self.window_start {
             let elapsed = now.duration_since(start);
             if elapsed >= WINDOW {
@@ -148,13 +151,25 @@ impl Stats {
         let delta = us as f64 - r.mean;
         r.mean += delta / count;
         r.m2 += delta * (us as f64 - r.mean);
-        r.samples.variance = if r.samples.count > 1 { (r.m2 / count) as u64 } else { 0 };
+        r.samples.variance = if r.samples.count > 1 {
+            (r.m2 / count) as u64
+        } else {
+            0
+        };
     }
 
     fn bandwidth(&self) -> BandwidthStatistics {
         let now = Instant::now();
-        let (ob, oi, op) = self.outbound.lock().unwrap_or_else(|p| p.into_inner()).figures(now);
-        let (ib, ii, ip) = self.inbound.lock().unwrap_or_else(|p| p.into_inner()).figures(now);
+        let (ob, oi, op) = self
+            .outbound
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .figures(now);
+        let (ib, ii, ip) = self
+            .inbound
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .figures(now);
         BandwidthStatistics {
             outbound_bits_per_second: ob,
             inbound_bits_per_second: ib,
@@ -245,6 +260,10 @@ information_common!(StreamWebSocketInformation);
 impl StreamWebSocketInformation {
     /// Round-trip times measured from ping/pong exchanges, in microseconds.
     pub fn round_trip_time_statistics(&self) -> RoundTripTimeStatistics {
-        self.stats.rtt.lock().unwrap_or_else(|p| p.into_inner()).samples
+        self.stats
+            .rtt
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .samples
     }
 }

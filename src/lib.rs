@@ -22,5 +22,7 @@ pub use information::{
     BandwidthStatistics, MessageWebSocketInformation, RoundTripTimeStatistics,
     StreamWebSocketInformation,
 };
-pub use message::{Message, MessageReceiver, MessageSender, MessageWebSocket, MessageWriter, Received};
+pub use message::{
+    Message, MessageReceiver, MessageSender, MessageWebSocket, MessageWriter, Received,
+};
 pub use stream::{StreamReadHalf, StreamWebSocket, StreamWriteHalf};

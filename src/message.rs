@@ -42,12 +42,20 @@ pub struct Message {
 impl Message {
     /// A whole text message.
     pub fn text(text: impl Into<String>) -> Self {
-        Message { message_type: MessageType::Utf8, data: Bytes::from(text.into()), complete: true }
+        Message {
+            message_type: MessageType::Utf8,
+            data: Bytes::from(text.into()),
+            complete: true,
+        }
     }
 
     /// A whole binary message.
     pub fn binary(data: impl Into<Bytes>) -> Self {
-        Message { message_type: MessageType::Binary, data: data.into(), complete: true }
+        Message {
+            message_type: MessageType::Binary,
+            data: data.into(),
+            complete: true,
+        }
     }
 
     /// Utf8 or Binary.
@@ -126,7 +134,10 @@ pub(crate) fn user_close_frame(code: u16, reason: &str) -> Result<CloseFrame> {
             reason.len()
         )));
     }
-    Ok(CloseFrame { code, reason: reason.to_owned() })
+    Ok(CloseFrame {
+        code,
+        reason: reason.to_owned(),
+    })
 }
 
 /// The sending half of a [`MessageWebSocket`].
@@ -178,7 +189,12 @@ impl MessageWebSocket {
     pub async fn connect(url: &str, control: MessageWebSocketControl) -> Result<Self> {
         let opts = control.client_options(control.no_delay);
         let (session, facts) = crate::client::open(url, &opts, control.max_message_size).await?;
-        Ok(Self::from_session(session, facts, control.message_type, control.receive_mode))
+        Ok(Self::from_session(
+            session,
+            facts,
+            control.message_type,
+            control.receive_mode,
+        ))
     }
 
     pub(crate) fn from_session(
@@ -187,9 +203,15 @@ impl MessageWebSocket {
         message_type: MessageType,
         mode: MessageWebSocketReceiveMode,
     ) -> Self {
-        let info = MessageWebSocketInformation { facts, stats: session.stats.clone() };
-        let (send_timeout, receive_timeout, close_timeout) =
-            (session.opts.send_timeout, session.opts.receive_timeout, session.opts.close_timeout);
+        let info = MessageWebSocketInformation {
+            facts,
+            stats: session.stats.clone(),
+        };
+        let (send_timeout, receive_timeout, close_timeout) = (
+            session.opts.send_timeout,
+            session.opts.receive_timeout,
+            session.opts.close_timeout,
+        );
         let shared = Shared::new(session);
         MessageWebSocket {
             sender: MessageSender {
@@ -298,7 +320,13 @@ impl MessageWebSocket {
 }
 
 impl MessageSender {
-    async fn write_frame(&mut self, kind: DataKind, data: &[u8], first: bool, fin: bool) -> Result<()> {
+    async fn write_frame(
+        &mut self,
+        kind: DataKind,
+        data: &[u8],
+        first: bool,
+        fin: bool,
+    ) -> Result<()> {
         let limit = self.send_timeout;
         let shared = &self.shared;
         with_timeout(limit, TimeoutKind::Send, async {
@@ -325,7 +353,8 @@ impl MessageSender {
     /// Sends one whole text message.
     pub async fn send_text(&mut self, text: &str) -> Result<()> {
         self.check_no_partial()?;
-        self.write_frame(DataKind::Text, text.as_bytes(), true, true).await
+        self.write_frame(DataKind::Text, text.as_bytes(), true, true)
+            .await
     }
 
     /// Sends one whole binary message.
@@ -354,7 +383,8 @@ impl MessageSender {
     /// follow.
     pub async fn send_nonfinal_frame(&mut self, data: &[u8]) -> Result<()> {
         let first = !self.in_message;
-        self.write_frame(kind_of(self.message_type), data, first, false).await?;
+        self.write_frame(kind_of(self.message_type), data, first, false)
+            .await?;
         self.in_message = true;
         Ok(())
     }
@@ -362,7 +392,8 @@ impl MessageSender {
     /// Sends the last piece of a message.
     pub async fn send_final_frame(&mut self, data: &[u8]) -> Result<()> {
         let first = !self.in_message;
-        self.write_frame(kind_of(self.message_type), data, first, true).await?;
+        self.write_frame(kind_of(self.message_type), data, first, true)
+            .await?;
         self.in_message = false;
         Ok(())
     }
@@ -370,13 +401,20 @@ impl MessageSender {
     /// A writer for one message of unknown length; see
     /// [`MessageWebSocket::message_writer`].
     pub fn message_writer(&mut self) -> MessageWriter<'_> {
-        MessageWriter { sender: self, buf: Vec::new(), started: false, ended: false }
+        MessageWriter {
+            sender: self,
+            buf: Vec::new(),
+            started: false,
+            ended: false,
+        }
     }
 
     /// Writes out everything queued.
     pub async fn flush(&mut self) -> Result<()> {
         self.shared
-            .run_timeout(self.send_timeout, TimeoutKind::Send, |s, cx| s.poll_flush(cx, Side::Writer))
+            .run_timeout(self.send_timeout, TimeoutKind::Send, |s, cx| {
+                s.poll_flush(cx, Side::Writer)
+            })
             .await
     }
 
@@ -416,8 +454,12 @@ impl MessageReceiver {
     /// The next message, or the peer's close; see
     /// [`MessageWebSocket::receive`].
     pub async fn receive(&mut self) -> Result<Received> {
-        with_timeout(self.receive_timeout, TimeoutKind::Receive, poll_fn(|cx| self.poll_receive(cx)))
-            .await
+        with_timeout(
+            self.receive_timeout,
+            TimeoutKind::Receive,
+            poll_fn(|cx| self.poll_receive(cx)),
+        )
+        .await
     }
 
     /// The peer's close code and reason, once it closed.
@@ -445,7 +487,13 @@ impl MessageReceiver {
             }
             let ev = ready!(self.shared.lock().poll_event(cx, Side::Reader));
             match ev {
-                Ok(Event::Data { kind, payload, first, fin, .. }) => {
+                Ok(Event::Data {
+                    kind,
+                    payload,
+                    first,
+                    fin,
+                    ..
+                }) => {
                     let t = type_of(kind);
                     if self.mode == MessageWebSocketReceiveMode::PartialMessage {
                         return Poll::Ready(Ok(Received::Message(Message {
@@ -542,7 +590,10 @@ impl futures_sink::Sink<Message> for MessageSender {
     fn start_send(self: Pin<&mut Self>, item: Message) -> Result<()> {
         self.check_no_partial()?;
         let kind = kind_of(item.message_type);
-        self.shared.lock().proto.encode_data(kind, &item.data, true, item.complete)?;
+        self.shared
+            .lock()
+            .proto
+            .encode_data(kind, &item.data, true, item.complete)?;
         Ok(())
     }
 
@@ -552,8 +603,13 @@ impl futures_sink::Sink<Message> for MessageSender {
 
     /// Closes with 1000.
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
-        let frame = CloseFrame { code: proto::close::NORMAL, reason: String::new() };
-        self.shared.lock().poll_close(cx, Side::Writer, Some(&frame))
+        let frame = CloseFrame {
+            code: proto::close::NORMAL,
+            reason: String::new(),
+        };
+        self.shared
+            .lock()
+            .poll_close(cx, Side::Writer, Some(&frame))
     }
 }
 
@@ -606,7 +662,11 @@ impl MessageWriter<'_> {
 }
 
 impl AsyncWrite for MessageWriter<'_> {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         if this.ended {
             return Poll::Ready(Err(io::ErrorKind::BrokenPipe.into()));
@@ -615,7 +675,11 @@ impl AsyncWrite for MessageWriter<'_> {
         if this.buf.len() >= limit {
             ready!(this.poll_emit(cx, false))?;
         }
-        let n = data.len().min(limit - this.buf.len().min(limit)).max(1).min(data.len());
+        let n = data
+            .len()
+            .min(limit - this.buf.len().min(limit))
+            .max(1)
+            .min(data.len());
         this.buf.extend_from_slice(&data[..n]);
         Poll::Ready(Ok(n))
     }
@@ -625,7 +689,11 @@ impl AsyncWrite for MessageWriter<'_> {
         if !this.buf.is_empty() && !this.ended {
             ready!(this.poll_emit(cx, false))?;
         }
-        this.sender.shared.lock().poll_flush(cx, Side::Writer).map_err(io::Error::from)
+        this.sender
+            .shared
+            .lock()
+            .poll_flush(cx, Side::Writer)
+            .map_err(io::Error::from)
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -634,6 +702,10 @@ impl AsyncWrite for MessageWriter<'_> {
             ready!(this.poll_emit(cx, true))?;
             this.ended = true;
         }
-        this.sender.shared.lock().poll_flush(cx, Side::Writer).map_err(io::Error::from)
+        this.sender
+            .shared
+            .lock()
+            .poll_flush(cx, Side::Writer)
+            .map_err(io::Error::from)
     }
 }

@@ -110,28 +110,33 @@ where
 {
     let mut io = into_transport(stream);
     let limits = options.limits;
-    let (request, leftover) =
-        with_timeout(options.request_timeout, TimeoutKind::Receive, async {
-            let mut rd = BytesMut::with_capacity(1024);
-            loop {
-                if let Some((req, n)) = parse_request(&rd, &limits)? {
-                    rd.advance(n);
-                    return Ok((req, rd));
-                }
-                rd.reserve(1024);
-                if io.read_buf(&mut rd).await? == 0 {
-                    return Err(Error::from(HandshakeError::Truncated));
-                }
+    let (request, leftover) = with_timeout(options.request_timeout, TimeoutKind::Receive, async {
+        let mut rd = BytesMut::with_capacity(1024);
+        loop {
+            if let Some((req, n)) = parse_request(&rd, &limits)? {
+                rd.advance(n);
+                return Ok((req, rd));
             }
-        })
-        .await?;
+            rd.reserve(1024);
+            if io.read_buf(&mut rd).await? == 0 {
+                return Err(Error::from(HandshakeError::Truncated));
+            }
+        }
+    })
+    .await?;
     let mut upgrade = check_upgrade(&request);
     if let Ok(up) = &upgrade {
         if !origin_allowed(&options.allowed_origins, up.origin.as_deref()) {
             upgrade = Err(Rejection::new(403, "origin not allowed"));
         }
     }
-    Ok(Incoming { io, request, upgrade, leftover, options })
+    Ok(Incoming {
+        io,
+        request,
+        upgrade,
+        leftover,
+        options,
+    })
 }
 
 fn origin_allowed(allowed: &[String], origin: Option<&str>) -> bool {
@@ -165,7 +170,10 @@ impl Incoming {
 
     /// The subprotocols the client offered.
     pub fn offered_protocols(&self) -> &[String] {
-        self.upgrade.as_ref().map(|u| u.protocols.as_slice()).unwrap_or(&[])
+        self.upgrade
+            .as_ref()
+            .map(|u| u.protocols.as_slice())
+            .unwrap_or(&[])
     }
 
     /// Accepts the upgrade with `protocol` (which must be one the client
@@ -174,7 +182,12 @@ impl Incoming {
     pub async fn accept(self, protocol: Option<&str>) -> Result<MessageWebSocket> {
         let (message_type, mode) = (self.options.message_type, self.options.receive_mode);
         let (session, facts) = self.accept_session(protocol).await?;
-        Ok(MessageWebSocket::from_session(session, facts, message_type, mode))
+        Ok(MessageWebSocket::from_session(
+            session,
+            facts,
+            message_type,
+            mode,
+        ))
     }
 
     pub(crate) async fn accept_session(
@@ -220,8 +233,13 @@ impl Incoming {
             protocol: protocol.map(str::to_owned),
             server_certificates: Vec::new(),
         };
-        let session =
-            Session::new(self.io, Connection::new(config), self.leftover, opts, Arc::new(Stats::default()));
+        let session = Session::new(
+            self.io,
+            Connection::new(config),
+            self.leftover,
+            opts,
+            Arc::new(Stats::default()),
+        );
         Ok((session, facts))
     }
 

@@ -183,12 +183,18 @@ impl Session {
 
     /// Measure round trips with pings (the stream socket's statistics).
     pub(crate) fn enable_rtt_probes(&mut self) {
-        self.rtt = Some(RttProbe { epoch: Instant::now(), last: None, outstanding: false });
+        self.rtt = Some(RttProbe {
+            epoch: Instant::now(),
+            last: None,
+            outstanding: false,
+        });
     }
 
     /// Queues a probe ping now.
     pub(crate) fn send_rtt_probe(&mut self) -> Result<()> {
-        let Some(p) = &mut self.rtt else { return Ok(()) };
+        let Some(p) = &mut self.rtt else {
+            return Ok(());
+        };
         let now = Instant::now();
         let nanos = now.duration_since(p.epoch).as_nanos() as u64;
         let mut payload = [0u8; 16];
@@ -202,9 +208,10 @@ impl Session {
 
     /// Queues a probe ping if none is out and the last is old enough.
     pub(crate) fn maybe_probe_rtt(&mut self) {
-        let due = self.rtt.as_ref().is_some_and(|p| {
-            !p.outstanding && p.last.is_none_or(|t| t.elapsed() >= RTT_INTERVAL)
-        });
+        let due = self
+            .rtt
+            .as_ref()
+            .is_some_and(|p| !p.outstanding && p.last.is_none_or(|t| t.elapsed() >= RTT_INTERVAL));
         if due && self.proto.state() == State::Open {
             let _ = self.send_rtt_probe();
         }
@@ -227,7 +234,10 @@ impl Session {
     /// violation): close with `code`, then report `error` from now on.
     pub(crate) fn fail_with(&mut self, code: u16, error: proto::ProtocolError) {
         if self.proto.state() == State::Open {
-            let _ = self.proto.encode_close(Some(&CloseFrame { code, reason: String::new() }));
+            let _ = self.proto.encode_close(Some(&CloseFrame {
+                code,
+                reason: String::new(),
+            }));
         }
         self.end(Ended::Protocol(error));
         self.push_output(Side::Reader);
@@ -458,7 +468,10 @@ impl Session {
     /// `code` and push it out without waiting.
     pub(crate) fn close_on_drop(&mut self, code: u16) {
         if self.proto.state() == State::Open && self.ended.is_none() {
-            let frame = CloseFrame { code, reason: String::new() };
+            let frame = CloseFrame {
+                code,
+                reason: String::new(),
+            };
             if self.proto.encode_close(Some(&frame)).is_ok() {
                 self.push_output(Side::Writer);
             }
@@ -510,7 +523,9 @@ pub(crate) async fn with_timeout<T>(
     fut: impl Future<Output = Result<T>>,
 ) -> Result<T> {
     match limit {
-        Some(d) => tokio::time::timeout(d, fut).await.unwrap_or(Err(Error::Timeout(kind))),
+        Some(d) => tokio::time::timeout(d, fut)
+            .await
+            .unwrap_or(Err(Error::Timeout(kind))),
         None => fut.await,
     }
 }

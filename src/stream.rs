@@ -92,7 +92,10 @@ impl StreamWebSocket {
 
     pub(crate) fn from_session(mut session: Session, facts: ConnectionFacts) -> Self {
         session.enable_rtt_probes();
-        let info = StreamWebSocketInformation { facts, stats: session.stats.clone() };
+        let info = StreamWebSocketInformation {
+            facts,
+            stats: session.stats.clone(),
+        };
         let o = session.opts.clone();
         let shared = Shared::new(session);
         StreamWebSocket {
@@ -165,7 +168,11 @@ fn poll_deadline<T>(
 }
 
 impl StreamReadHalf {
-    fn poll_read_inner(&mut self, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read_inner(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         loop {
             if !self.current.is_empty() {
                 let n = self.current.len().min(buf.remaining());
@@ -178,8 +185,15 @@ impl StreamReadHalf {
             }
             let mut s = self.shared.lock();
             match ready!(s.poll_event(cx, Side::Reader)) {
-                Ok(Event::Data { kind: DataKind::Binary, payload, .. }) => self.current = payload,
-                Ok(Event::Data { kind: DataKind::Text, .. }) => {
+                Ok(Event::Data {
+                    kind: DataKind::Binary,
+                    payload,
+                    ..
+                }) => self.current = payload,
+                Ok(Event::Data {
+                    kind: DataKind::Text,
+                    ..
+                }) => {
                     let e = ProtocolError::InvalidSend("text message on a binary stream");
                     s.fail_with(proto::close::UNSUPPORTED_DATA, e.clone());
                     return Poll::Ready(Err(Error::Protocol(e).into()));
@@ -197,10 +211,16 @@ impl StreamReadHalf {
 }
 
 impl AsyncRead for StreamReadHalf {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         let (limit, mut slot) = (this.receive_timeout, this.deadline.take());
-        let res = poll_deadline(&mut slot, limit, TimeoutKind::Receive, cx, |cx| this.poll_read_inner(cx, buf));
+        let res = poll_deadline(&mut slot, limit, TimeoutKind::Receive, cx, |cx| {
+            this.poll_read_inner(cx, buf)
+        });
         this.deadline = slot;
         res
     }
@@ -214,7 +234,8 @@ impl StreamWriteHalf {
         }
         let mut s = self.shared.lock();
         ready!(s.poll_ready(cx, Side::Writer))?;
-        s.proto.encode_data(DataKind::Binary, &self.gather, true, true)?;
+        s.proto
+            .encode_data(DataKind::Binary, &self.gather, true, true)?;
         s.maybe_probe_rtt();
         self.gather.clear();
         Poll::Ready(Ok(()))
@@ -237,7 +258,9 @@ impl StreamWriteHalf {
             let n = data.len().min(self.limit.max(16 * 1024) * 4);
             let mut s = self.shared.lock();
             ready!(s.poll_ready(cx, Side::Writer))?;
-            s.proto.encode_data(DataKind::Binary, &data[..n], true, true).map_err(Error::from)?;
+            s.proto
+                .encode_data(DataKind::Binary, &data[..n], true, true)
+                .map_err(Error::from)?;
             s.maybe_probe_rtt();
             return Poll::Ready(Ok(n));
         }
@@ -255,16 +278,27 @@ impl StreamWriteHalf {
             ready!(self.poll_emit(cx))?;
             let mut s = self.shared.lock();
             if s.proto.state() == proto::State::Open {
-                let frame = CloseFrame { code: proto::close::NORMAL, reason: String::new() };
+                let frame = CloseFrame {
+                    code: proto::close::NORMAL,
+                    reason: String::new(),
+                };
                 s.proto.encode_close(Some(&frame)).map_err(Error::from)?;
             }
             self.shut = true;
         }
         if self.shared.is_last() {
             // No reader left to see the peer's close: finish here.
-            let frame = CloseFrame { code: proto::close::NORMAL, reason: String::new() };
+            let frame = CloseFrame {
+                code: proto::close::NORMAL,
+                reason: String::new(),
+            };
             return Poll::Ready(
-                ready!(self.shared.lock().poll_close(cx, Side::Writer, Some(&frame))).map_err(Into::into),
+                ready!(
+                    self.shared
+                        .lock()
+                        .poll_close(cx, Side::Writer, Some(&frame))
+                )
+                .map_err(Into::into),
             );
         }
         Poll::Ready(ready!(self.shared.lock().poll_flush(cx, Side::Writer)).map_err(Into::into))
@@ -277,7 +311,9 @@ impl StreamWriteHalf {
         with_timeout(self.close_timeout, TimeoutKind::Close, async {
             std::future::poll_fn(|cx| self.poll_emit(cx)).await?;
             self.shut = true;
-            shared.run(|s, cx| s.poll_close(cx, Side::Writer, Some(&frame))).await
+            shared
+                .run(|s, cx| s.poll_close(cx, Side::Writer, Some(&frame)))
+                .await
         })
         .await
     }
@@ -294,10 +330,16 @@ impl StreamWriteHalf {
 }
 
 impl AsyncWrite for StreamWriteHalf {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         let (limit, mut slot) = (this.send_timeout, this.deadline.take());
-        let res = poll_deadline(&mut slot, limit, TimeoutKind::Send, cx, |cx| this.poll_write_inner(cx, data));
+        let res = poll_deadline(&mut slot, limit, TimeoutKind::Send, cx, |cx| {
+            this.poll_write_inner(cx, data)
+        });
         this.deadline = slot;
         res
     }
@@ -305,7 +347,9 @@ impl AsyncWrite for StreamWriteHalf {
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         let (limit, mut slot) = (this.send_timeout, this.deadline.take());
-        let res = poll_deadline(&mut slot, limit, TimeoutKind::Send, cx, |cx| this.poll_flush_inner(cx));
+        let res = poll_deadline(&mut slot, limit, TimeoutKind::Send, cx, |cx| {
+            this.poll_flush_inner(cx)
+        });
         this.deadline = slot;
         res
     }
@@ -313,7 +357,9 @@ impl AsyncWrite for StreamWriteHalf {
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         let (limit, mut slot) = (this.close_timeout, this.deadline.take());
-        let res = poll_deadline(&mut slot, limit, TimeoutKind::Close, cx, |cx| this.poll_shutdown_inner(cx));
+        let res = poll_deadline(&mut slot, limit, TimeoutKind::Close, cx, |cx| {
+            this.poll_shutdown_inner(cx)
+        });
         this.deadline = slot;
         res
     }
@@ -336,20 +382,30 @@ impl Drop for StreamWriteHalf {
         // Gathered bytes the caller never flushed go out with the close.
         if !self.gather.is_empty() && !self.shut {
             let mut s = self.shared.lock();
-            let _ = s.proto.encode_data(DataKind::Binary, &self.gather, true, true);
+            let _ = s
+                .proto
+                .encode_data(DataKind::Binary, &self.gather, true, true);
         }
         close_on_last_drop(&self.shared);
     }
 }
 
 impl AsyncRead for StreamWebSocket {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         Pin::new(&mut self.get_mut().reader).poll_read(cx, buf)
     }
 }
 
 impl AsyncWrite for StreamWebSocket {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
         Pin::new(&mut self.get_mut().writer).poll_write(cx, data)
     }
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {

@@ -18,31 +18,46 @@ async fn recv(ws: &mut MessageWebSocket) -> Message {
 }
 
 async fn echo_round_trips(peer: &common::Peer) {
-    let mut ws = MessageWebSocket::connect(&peer.url("/"), Default::default()).await.unwrap();
+    let mut ws = MessageWebSocket::connect(&peer.url("/"), Default::default())
+        .await
+        .unwrap();
     ws.send_text("Hello, world!").await.unwrap();
     let m = recv(&mut ws).await;
-    assert_eq!((m.message_type(), m.as_text().unwrap()), (MessageType::Utf8, "Hello, world!"));
+    assert_eq!(
+        (m.message_type(), m.as_text().unwrap()),
+        (MessageType::Utf8, "Hello, world!")
+    );
     ws.send_binary(b"\x00\x01\xff").await.unwrap();
     let m = recv(&mut ws).await;
-    assert_eq!((m.message_type(), &m.data()[..]), (MessageType::Binary, &b"\x00\x01\xff"[..]));
+    assert_eq!(
+        (m.message_type(), &m.data()[..]),
+        (MessageType::Binary, &b"\x00\x01\xff"[..])
+    );
     ws.send_text("").await.unwrap();
     assert_eq!(recv(&mut ws).await.data().len(), 0);
     ws.send_binary(b"").await.unwrap();
     assert_eq!(recv(&mut ws).await.data().len(), 0);
     let big: Vec<u8> = (0..16u32 << 20).map(|i| (i % 253) as u8).collect();
     ws.send_binary(&big).await.unwrap();
-    assert!(recv(&mut ws).await.data()[..] == big[..], "16 MiB echo differs");
+    assert!(
+        recv(&mut ws).await.data()[..] == big[..],
+        "16 MiB echo differs"
+    );
     ws.close(1000, "bye").await.unwrap();
 }
 
 async fn fragments(peer: &common::Peer) {
-    let mut ws = MessageWebSocket::connect(&peer.url("/fragments"), Default::default()).await.unwrap();
+    let mut ws = MessageWebSocket::connect(&peer.url("/fragments"), Default::default())
+        .await
+        .unwrap();
     assert_eq!(recv(&mut ws).await.as_text().unwrap(), "Hello, world");
     assert_eq!(&recv(&mut ws).await.data()[..], &[1, 2, 3, 4, 5, 6]);
 
     let mut c = MessageWebSocketControl::default();
     c.receive_mode = MessageWebSocketReceiveMode::PartialMessage;
-    let mut ws = MessageWebSocket::connect(&peer.url("/fragments"), c).await.unwrap();
+    let mut ws = MessageWebSocket::connect(&peer.url("/fragments"), c)
+        .await
+        .unwrap();
     let mut pieces = Vec::new();
     for _ in 0..5 {
         let m = recv(&mut ws).await;
@@ -66,12 +81,16 @@ async fn ping_is_answered(peer: &common::Peer) {
 }
 
 async fn server_close(peer: &common::Peer) {
-    let mut ws = MessageWebSocket::connect(&peer.url("/close?code=4000&reason=bye"), Default::default())
-        .await
-        .unwrap();
+    let mut ws =
+        MessageWebSocket::connect(&peer.url("/close?code=4000&reason=bye"), Default::default())
+            .await
+            .unwrap();
     assert_eq!(
         ws.receive().await.unwrap(),
-        Received::Closed { code: 4000, reason: "bye".into() }
+        Received::Closed {
+            code: 4000,
+            reason: "bye".into()
+        }
     );
 }
 
@@ -79,7 +98,9 @@ async fn subprotocol_and_headers(peer: &common::Peer) {
     let mut c = MessageWebSocketControl::default();
     c.supported_protocols = vec!["superchat".into()];
     c.set_request_header("X-Wsock-Test", "yes").unwrap();
-    let mut ws = MessageWebSocket::connect(&peer.url("/headers"), c).await.unwrap();
+    let mut ws = MessageWebSocket::connect(&peer.url("/headers"), c)
+        .await
+        .unwrap();
     assert_eq!(ws.information().protocol(), Some("superchat"));
     let m = recv(&mut ws).await;
     let headers = m.as_text().unwrap();
@@ -87,7 +108,9 @@ async fn subprotocol_and_headers(peer: &common::Peer) {
 }
 
 async fn split_two_tasks(peer: &common::Peer) {
-    let ws = MessageWebSocket::connect(&peer.url("/"), Default::default()).await.unwrap();
+    let ws = MessageWebSocket::connect(&peer.url("/"), Default::default())
+        .await
+        .unwrap();
     let (mut tx, mut rx) = ws.split();
     let sender = tokio::spawn(async move {
         for i in 0..500 {

@@ -48,7 +48,9 @@ where
 #[tokio::test]
 async fn text_binary_empty_and_large_round_trips() {
     let addr = common::echo_server(AcceptOptions::default()).await;
-    let mut ws = MessageWebSocket::connect(&format!("ws://{addr}/"), control()).await.unwrap();
+    let mut ws = MessageWebSocket::connect(&format!("ws://{addr}/"), control())
+        .await
+        .unwrap();
 
     ws.send_text("Hello, world!").await.unwrap();
     let m = recv_msg(&mut ws).await;
@@ -74,14 +76,19 @@ async fn text_binary_empty_and_large_round_trips() {
 
     ws.close(1000, "done").await.unwrap();
     // The peer's answer is reported once, then the socket is closed.
-    assert!(matches!(ws.receive().await, Ok(Received::Closed { code: 1000, .. })));
+    assert!(matches!(
+        ws.receive().await,
+        Ok(Received::Closed { code: 1000, .. })
+    ));
     assert!(matches!(ws.receive().await, Err(Error::ConnectionClosed)));
 }
 
 #[tokio::test]
 async fn message_type_is_the_one_option_that_changes_after_connect() {
     let addr = common::echo_server(AcceptOptions::default()).await;
-    let mut ws = MessageWebSocket::connect(&format!("ws://{addr}/"), control()).await.unwrap();
+    let mut ws = MessageWebSocket::connect(&format!("ws://{addr}/"), control())
+        .await
+        .unwrap();
     assert_eq!(ws.message_type(), MessageType::Binary, "WinRT default");
     ws.send(b"abc").await.unwrap();
     assert_eq!(recv_msg(&mut ws).await.message_type(), MessageType::Binary);
@@ -94,13 +101,16 @@ async fn message_type_is_the_one_option_that_changes_after_connect() {
 
 #[tokio::test]
 async fn fragmented_messages_in_both_receive_modes() {
-    let url = server_with(AcceptOptions::default(), |mut ws: MessageWebSocket| async move {
-        ws.set_message_type(MessageType::Utf8);
-        ws.send_nonfinal_frame(b"Hel").await.unwrap();
-        ws.send_nonfinal_frame(b"lo, ").await.unwrap();
-        ws.send_final_frame(b"world").await.unwrap();
-        common::echo(ws).await;
-    })
+    let url = server_with(
+        AcceptOptions::default(),
+        |mut ws: MessageWebSocket| async move {
+            ws.set_message_type(MessageType::Utf8);
+            ws.send_nonfinal_frame(b"Hel").await.unwrap();
+            ws.send_nonfinal_frame(b"lo, ").await.unwrap();
+            ws.send_final_frame(b"world").await.unwrap();
+            common::echo(ws).await;
+        },
+    )
     .await;
 
     let mut ws = MessageWebSocket::connect(&url, control()).await.unwrap();
@@ -121,15 +131,22 @@ async fn fragmented_messages_in_both_receive_modes() {
     }
     assert_eq!(
         pieces,
-        [("Hel".to_owned(), false), ("lo, ".to_owned(), false), ("world".to_owned(), true)]
+        [
+            ("Hel".to_owned(), false),
+            ("lo, ".to_owned(), false),
+            ("world".to_owned(), true)
+        ]
     );
 }
 
 #[tokio::test]
 async fn server_initiated_close_reaches_the_closed_event() {
-    let url = server_with(AcceptOptions::default(), |mut ws: MessageWebSocket| async move {
-        ws.close(4000, "bye").await.unwrap();
-    })
+    let url = server_with(
+        AcceptOptions::default(),
+        |mut ws: MessageWebSocket| async move {
+            ws.close(4000, "bye").await.unwrap();
+        },
+    )
     .await;
     let mut ws = MessageWebSocket::connect(&url, control()).await.unwrap();
     match ws.receive().await.unwrap() {
@@ -157,14 +174,19 @@ async fn client_close_is_echoed_by_the_server() {
     ws.close(3001, "client done").await.unwrap();
     assert_eq!(
         rx.await.unwrap(),
-        Received::Closed { code: 3001, reason: "client done".into() }
+        Received::Closed {
+            code: 3001,
+            reason: "client done".into()
+        }
     );
 }
 
 #[tokio::test]
 async fn close_arguments_are_checked() {
     let addr = common::echo_server(AcceptOptions::default()).await;
-    let mut ws = MessageWebSocket::connect(&format!("ws://{addr}/"), control()).await.unwrap();
+    let mut ws = MessageWebSocket::connect(&format!("ws://{addr}/"), control())
+        .await
+        .unwrap();
     for code in [0, 999, 1001, 1005, 1006, 1015, 2999, 5000] {
         let e = ws.close(code, "").await.unwrap_err();
         assert!(e.is_invalid_argument(), "{code}: {e}");
@@ -204,7 +226,9 @@ async fn max_message_size_exceeded_closes_with_1009() {
 #[tokio::test]
 async fn split_halves_work_from_two_tasks() {
     let addr = common::echo_server(AcceptOptions::default()).await;
-    let ws = MessageWebSocket::connect(&format!("ws://{addr}/"), control()).await.unwrap();
+    let ws = MessageWebSocket::connect(&format!("ws://{addr}/"), control())
+        .await
+        .unwrap();
     let (mut tx, mut rx) = ws.split();
     const N: usize = 2000;
     let sender = tokio::spawn(async move {
@@ -230,7 +254,9 @@ async fn split_halves_work_from_two_tasks() {
 #[tokio::test]
 async fn stream_and_sink() {
     let addr = common::echo_server(AcceptOptions::default()).await;
-    let mut ws = MessageWebSocket::connect(&format!("ws://{addr}/"), control()).await.unwrap();
+    let mut ws = MessageWebSocket::connect(&format!("ws://{addr}/"), control())
+        .await
+        .unwrap();
     for i in 0..100 {
         ws.feed(Message::text(format!("{i}"))).await.unwrap();
     }
@@ -246,7 +272,9 @@ async fn stream_and_sink() {
 async fn message_writer_sends_one_message_of_unknown_length() {
     use tokio::io::AsyncWriteExt;
     let addr = common::echo_server(AcceptOptions::default()).await;
-    let mut ws = MessageWebSocket::connect(&format!("ws://{addr}/"), control()).await.unwrap();
+    let mut ws = MessageWebSocket::connect(&format!("ws://{addr}/"), control())
+        .await
+        .unwrap();
     {
         let mut w = ws.message_writer();
         for _ in 0..1000 {
@@ -264,7 +292,9 @@ async fn receive_timeout_keeps_the_connection_usable() {
     let addr = common::echo_server(AcceptOptions::default()).await;
     let mut c = control();
     c.receive_timeout = Some(Duration::from_millis(100));
-    let mut ws = MessageWebSocket::connect(&format!("ws://{addr}/"), c).await.unwrap();
+    let mut ws = MessageWebSocket::connect(&format!("ws://{addr}/"), c)
+        .await
+        .unwrap();
     let e = ws.receive().await.unwrap_err();
     assert_eq!(e.status(), WebErrorStatus::Timeout);
     ws.send_text("still here").await.unwrap();
@@ -277,13 +307,17 @@ async fn information_reports_addresses_protocol_and_traffic() {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
         let (tcp, _) = listener.accept().await.unwrap();
-        let inc = server::read_request(tcp, AcceptOptions::default()).await.unwrap();
+        let inc = server::read_request(tcp, AcceptOptions::default())
+            .await
+            .unwrap();
         assert_eq!(inc.offered_protocols(), ["chat", "superchat"]);
         common::echo(inc.accept(Some("superchat")).await.unwrap()).await;
     });
     let mut c = control();
     c.supported_protocols = vec!["chat".into(), "superchat".into()];
-    let mut ws = MessageWebSocket::connect(&format!("ws://{addr}/"), c).await.unwrap();
+    let mut ws = MessageWebSocket::connect(&format!("ws://{addr}/"), c)
+        .await
+        .unwrap();
     let info = ws.information().clone();
     assert_eq!(info.protocol(), Some("superchat"));
     assert_eq!(info.remote_address(), Some(addr));
@@ -294,14 +328,28 @@ async fn information_reports_addresses_protocol_and_traffic() {
     }
     assert!(info.bytes_sent() > 500_000 && info.bytes_received() > 500_000);
     let bw = info.bandwidth_statistics();
-    assert!(bw.outbound_bits_per_second > 0 && bw.inbound_bits_per_second > 0, "{bw:?}");
+    assert!(
+        bw.outbound_bits_per_second > 0 && bw.inbound_bits_per_second > 0,
+        "{bw:?}"
+    );
 }
 
 #[tokio::test]
 async fn reserved_request_headers_are_refused() {
     let mut c = control();
-    for h in ["Host", "upgrade", "Connection", "Sec-WebSocket-Key", "sec-websocket-version"] {
-        assert!(c.set_request_header(h, "x").unwrap_err().is_invalid_argument(), "{h}");
+    for h in [
+        "Host",
+        "upgrade",
+        "Connection",
+        "Sec-WebSocket-Key",
+        "sec-websocket-version",
+    ] {
+        assert!(
+            c.set_request_header(h, "x")
+                .unwrap_err()
+                .is_invalid_argument(),
+            "{h}"
+        );
     }
     assert!(c.set_request_header("X-Bad", "a\r\nb").is_err());
     c.set_request_header("X-Fine", "yes").unwrap();

@@ -9,11 +9,15 @@ use wsock::{StreamWebSocket, StreamWebSocketControl, WebErrorStatus};
 
 fn checksum(data: &[u8]) -> u64 {
     // FNV-1a: enough to tell two payloads apart in a test.
-    data.iter().fold(0xcbf29ce484222325u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x100000001b3))
+    data.iter().fold(0xcbf29ce484222325u64, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
+    })
 }
 
 async fn round_trip(url: &str, size: usize) {
-    let ws = StreamWebSocket::connect(url, StreamWebSocketControl::default()).await.unwrap();
+    let ws = StreamWebSocket::connect(url, StreamWebSocketControl::default())
+        .await
+        .unwrap();
     let (mut rd, mut wr) = ws.into_split();
     let data: Vec<u8> = (0..size).map(|i| (i * 7 % 256) as u8).collect();
     let sum = checksum(&data);
@@ -54,9 +58,10 @@ async fn read_exact_across_frame_boundaries() {
         ws.send_binary(b"hij").await.unwrap();
         ws.close(1000, "").await.unwrap();
     });
-    let mut ws = StreamWebSocket::connect(&format!("ws://{addr}/"), StreamWebSocketControl::default())
-        .await
-        .unwrap();
+    let mut ws =
+        StreamWebSocket::connect(&format!("ws://{addr}/"), StreamWebSocketControl::default())
+            .await
+            .unwrap();
     let mut buf = [0u8; 5];
     ws.read_exact(&mut buf).await.unwrap();
     assert_eq!(&buf, b"abcde");
@@ -75,12 +80,18 @@ async fn a_text_message_is_a_protocol_error() {
         ws.send_text("not binary").await.unwrap();
         ws.receive().await
     });
-    let mut ws = StreamWebSocket::connect(&format!("ws://{addr}/"), StreamWebSocketControl::default())
-        .await
-        .unwrap();
+    let mut ws =
+        StreamWebSocket::connect(&format!("ws://{addr}/"), StreamWebSocketControl::default())
+            .await
+            .unwrap();
     let mut buf = [0u8; 16];
     let err = ws.read(&mut buf).await.unwrap_err();
-    let err: wsock::Error = err.into_inner().unwrap().downcast::<wsock::Error>().map(|e| *e).unwrap();
+    let err: wsock::Error = err
+        .into_inner()
+        .unwrap()
+        .downcast::<wsock::Error>()
+        .map(|e| *e)
+        .unwrap();
     assert_eq!(err.status(), WebErrorStatus::ConnectionAborted);
     match server.await.unwrap().unwrap() {
         wsock::Received::Closed { code, .. } => assert_eq!(code, 1003),
@@ -111,7 +122,8 @@ async fn vanishing_server(reset: bool) -> String {
         let mut out = Vec::new();
         hs::write_accept(&up.key, None, None, &[], &mut out);
         let mut conn = Connection::new(Config::new(Role::Server));
-        conn.encode_data(DataKind::Binary, &[9u8; 1000], true, true).unwrap();
+        conn.encode_data(DataKind::Binary, &[9u8; 1000], true, true)
+            .unwrap();
         out.extend_from_slice(conn.output());
         tcp.write_all(&out).await.unwrap();
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
@@ -128,7 +140,9 @@ async fn vanishing_server(reset: bool) -> String {
 #[tokio::test]
 async fn a_reset_mid_stream_is_an_error_not_an_end() {
     let url = vanishing_server(true).await;
-    let mut ws = StreamWebSocket::connect(&url, StreamWebSocketControl::default()).await.unwrap();
+    let mut ws = StreamWebSocket::connect(&url, StreamWebSocketControl::default())
+        .await
+        .unwrap();
     let mut got = vec![0u8; 1000];
     ws.read_exact(&mut got).await.unwrap();
     let err = ws.read(&mut [0u8; 16]).await.unwrap_err();
@@ -138,7 +152,9 @@ async fn a_reset_mid_stream_is_an_error_not_an_end() {
 #[tokio::test]
 async fn an_end_without_close_frame_is_an_error_not_an_end() {
     let url = vanishing_server(false).await;
-    let mut ws = StreamWebSocket::connect(&url, StreamWebSocketControl::default()).await.unwrap();
+    let mut ws = StreamWebSocket::connect(&url, StreamWebSocketControl::default())
+        .await
+        .unwrap();
     let mut got = Vec::new();
     let err = ws.read_to_end(&mut got).await.unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::UnexpectedEof, "{err}");
@@ -155,9 +171,10 @@ async fn a_clean_close_mid_stream_reads_as_the_end() {
         ws.send_binary(&[1u8; 1000]).await.unwrap();
         ws.close(1000, "enough").await.unwrap();
     });
-    let mut ws = StreamWebSocket::connect(&format!("ws://{addr}/"), StreamWebSocketControl::default())
-        .await
-        .unwrap();
+    let mut ws =
+        StreamWebSocket::connect(&format!("ws://{addr}/"), StreamWebSocketControl::default())
+            .await
+            .unwrap();
     let mut got = Vec::new();
     ws.read_to_end(&mut got).await.unwrap();
     assert_eq!(got.len(), 1000);
@@ -166,9 +183,10 @@ async fn a_clean_close_mid_stream_reads_as_the_end() {
 #[tokio::test]
 async fn round_trip_times_are_measured() {
     let addr = common::echo_server(AcceptOptions::default()).await;
-    let mut ws = StreamWebSocket::connect(&format!("ws://{addr}/"), StreamWebSocketControl::default())
-        .await
-        .unwrap();
+    let mut ws =
+        StreamWebSocket::connect(&format!("ws://{addr}/"), StreamWebSocketControl::default())
+            .await
+            .unwrap();
     for _ in 0..3 {
         ws.ping().await.unwrap();
         ws.write_all(b"x").await.unwrap();

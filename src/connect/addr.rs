@@ -115,6 +115,7 @@ impl Target {
     }
 
     /// The host as an IP address, when the URL has an IP literal.
+    #[cfg(test)]
     pub(crate) fn ip(&self) -> Option<IpAddr> {
         self.host.parse().ok()
     }

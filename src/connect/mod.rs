@@ -3,16 +3,13 @@
 //! [`Target::parse`] checks a `ws://`/`wss://` URL. [`connect`] resolves the
 //! host, connects over TCP with "happy eyeballs" (RFC 8305: the families
 //! interleaved, the attempts staggered, the first success wins), then runs
-//! the TLS handshake for `wss://`, all under
-//! [`ConnectOptions::connect_timeout`]. [`open`] does the same without the
-//! overall time limit, for a caller that wants one limit over the connection
-//! and the upgrade together ([`with_connect_timeout`] applies it).
+//! the TLS handshake for `wss://`. [`open`] has no overall time limit of its
+//! own: the socket layer puts one limit (the connect timeout) over it and
+//! the upgrade together. (`connect` and `with_connect_timeout`, which apply
+//! a limit to the transport alone, exist for this module's tests.)
 //!
 //! The result is a [`Transport`]: TCP, TLS client, TLS server (for the server
 //! role) or any other byte stream.
-
-// Used by the socket layer being written in parallel.
-#![allow(dead_code)]
 
 mod addr;
 mod tls;
@@ -33,8 +30,7 @@ use tokio::net::TcpStream;
 use crate::error::{Error, TimeoutKind};
 
 pub(crate) use addr::{Target, order_addrs, resolve};
-// Used by the socket layer being written in parallel.
-#[allow(unused_imports)]
+#[cfg(test)]
 pub(crate) use tls::{default_tls_config, tls_config_with_roots};
 
 /// Any byte stream Tokio can read and write; lets [`Transport::Other`] hold
@@ -87,6 +83,7 @@ impl Transport {
     }
 
     /// Sets `TCP_NODELAY`; does nothing for [`Transport::Other`].
+    #[cfg(test)]
     pub(crate) fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
         match self.tcp() {
             Some(s) => s.set_nodelay(nodelay),
@@ -170,6 +167,7 @@ impl AsyncWrite for Transport {
 pub(crate) struct ConnectOptions {
     /// Limit on the whole connect (resolution, TCP, TLS); `None`: no limit.
     /// Default 60 s.
+    #[cfg(test)]
     pub(crate) connect_timeout: Option<Duration>,
     /// Limit on each TCP attempt to one address; `None` (the default): only
     /// the overall limit applies.
@@ -189,6 +187,7 @@ pub(crate) struct ConnectOptions {
 impl Default for ConnectOptions {
     fn default() -> Self {
         ConnectOptions {
+            #[cfg(test)]
             connect_timeout: Some(Duration::from_secs(60)),
             attempt_timeout: None,
             max_addresses: 5,
@@ -202,6 +201,7 @@ impl Default for ConnectOptions {
 /// Connects to `target` within `opts.connect_timeout`: [`open`] under
 /// [`with_connect_timeout`]. Running out of time is
 /// `Error::Timeout(TimeoutKind::Connect)`.
+#[cfg(test)]
 pub(crate) async fn connect(target: &Target, opts: &ConnectOptions) -> Result<Transport, Error> {
     with_connect_timeout(opts.connect_timeout, open(target, opts)).await
 }
@@ -224,6 +224,7 @@ pub(crate) async fn open(target: &Target, opts: &ConnectOptions) -> Result<Trans
 
 /// Runs `fut` within `limit` (`None`: no limit); running out of time is
 /// `Error::Timeout(TimeoutKind::Connect)`.
+#[cfg(test)]
 pub(crate) async fn with_connect_timeout<T>(
     limit: Option<Duration>,
     fut: impl Future<Output = Result<T, Error>>,

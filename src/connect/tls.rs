@@ -7,6 +7,7 @@
 
 use std::sync::{Arc, OnceLock};
 
+#[cfg(test)]
 use rustls::pki_types::CertificateDer;
 use rustls::{ClientConfig, RootCertStore};
 use tokio::net::TcpStream;
@@ -46,6 +47,7 @@ pub(crate) fn default_tls_config() -> Arc<ClientConfig> {
 ///
 /// A certificate that cannot be used as a trust anchor, or an empty set of
 /// roots, is [`Error::InvalidArgument`].
+#[cfg(test)]
 pub(crate) fn tls_config_with_roots<'a>(
     extra: impl IntoIterator<Item = CertificateDer<'a>>,
     include_webpki: bool,

@@ -27,7 +27,9 @@ pub(crate) async fn echo_server(options: AcceptOptions) -> SocketAddr {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
         loop {
-            let Ok((tcp, _)) = listener.accept().await else { continue };
+            let Ok((tcp, _)) = listener.accept().await else {
+                continue;
+            };
             let options = options.clone();
             tokio::spawn(async move {
                 if let Ok(ws) = server::accept(tcp, options).await {
@@ -61,8 +63,14 @@ fn root() -> PathBuf {
 pub(crate) async fn peer(kind: &str) -> Option<Peer> {
     let r = root();
     let (program, script) = match kind {
-        "python" => (r.join("target/peers/venv/bin/python"), r.join("tests/peers/python/echo_server.py")),
-        "node" => (PathBuf::from("node"), r.join("tests/peers/node/echo_server.js")),
+        "python" => (
+            r.join("target/peers/venv/bin/python"),
+            r.join("tests/peers/python/echo_server.py"),
+        ),
+        "node" => (
+            PathBuf::from("node"),
+            r.join("tests/peers/node/echo_server.js"),
+        ),
         _ => panic!("unknown peer {kind}"),
     };
     let installed = match kind {
@@ -87,11 +95,18 @@ pub(crate) async fn peer(kind: &str) -> Option<Peer> {
     let stdout = child.stdout.take().unwrap();
     let mut lines = BufReader::new(stdout).lines();
     let port = loop {
-        let line = lines.next_line().await.unwrap().expect("peer exited before listening");
+        let line = lines
+            .next_line()
+            .await
+            .unwrap()
+            .expect("peer exited before listening");
         if let Some(p) = line.strip_prefix("LISTENING ") {
             break p.trim().parse().unwrap();
         }
     };
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    Some(Peer { port, _child: child })
+    Some(Peer {
+        port,
+        _child: child,
+    })
 }
