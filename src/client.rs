@@ -24,15 +24,40 @@ pub(crate) async fn open(
     max_message_size: usize,
 ) -> Result<(Session, ConnectionFacts)> {
     opts.check()?;
-    let target = Target::parse(url)?;
+    let mut url = url.to_owned();
+    let mut target = Target::parse(&url)?;
     with_timeout(opts.connect_timeout, TimeoutKind::Connect, async {
-        let mut io = connect::open(&target, &opts.connect).await?;
-        let (protocol, leftover) = upgrade(&mut io, &target, opts).await?;
+        let mut redirects = 0;
+        let (io, protocol, leftover) = loop {
+            let mut io = connect::open(&target, &opts.connect).await?;
+            match upgrade(&mut io, &target, opts).await {
+                Ok((protocol, leftover)) => break (io, protocol, leftover),
+                Err(Error::Handshake(HandshakeError::Status(resp)))
+                    if matches!(resp.status, 301 | 302 | 303 | 307 | 308) =>
+                {
+                    let Some(next) = resp.header("location").and_then(|l| redirect_url(&url, l))
+                    else {
+                        return Err(HandshakeError::Status(resp).into());
+                    };
+                    let next_target = Target::parse(&next)?;
+                    if target.tls && !next_target.tls {
+                        return Err(HandshakeError::InsecureRedirect(resp).into());
+                    }
+                    if redirects >= opts.max_redirects {
+                        return Err(HandshakeError::Status(resp).into());
+                    }
+                    redirects += 1;
+                    (url, target) = (next, next_target);
+                }
+                Err(e) => return Err(e),
+            }
+        };
         let facts = ConnectionFacts {
             local_address: io.local_addr(),
             remote_address: io.peer_addr(),
             protocol,
             server_certificates: io.peer_certificates().unwrap_or_default(),
+            unsolicited_pong_interval: opts.session.unsolicited_pong_interval,
         };
         let mut config = Config::new(Role::Client);
         config.max_frame_size = opts.max_frame_size.min(max_message_size);
@@ -47,6 +72,19 @@ pub(crate) async fn open(
         Ok((session, facts))
     })
     .await
+}
+
+/// The URL a `Location` header points to, relative to `base`, with
+/// `http(s)` mapped to `ws(s)`.
+fn redirect_url(base: &str, location: &str) -> Option<String> {
+    let mut next = url::Url::parse(base).ok()?.join(location).ok()?;
+    let scheme = match next.scheme() {
+        "http" | "ws" => "ws",
+        "https" | "wss" => "wss",
+        _ => return None,
+    };
+    next.set_scheme(scheme).ok()?;
+    Some(next.into())
 }
 
 /// Sends the upgrade request and reads the answer. Returns the chosen

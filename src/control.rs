@@ -14,7 +14,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::connect::ConnectOptions;
+use crate::connect::{ConnectOptions, Resolve};
 use crate::error::{Error, Result};
 use crate::handshake::client::{is_reserved_header, validate_header};
 use crate::session::SessionOptions;
@@ -89,6 +89,27 @@ macro_rules! control {
             /// TLS settings for `wss://`. `None`: the Mozilla roots of
             /// webpki-roots and rustls' safe defaults.
             pub tls_client_config: Option<Arc<rustls::ClientConfig>>,
+            /// Send a ping this often while the connection is open (.NET
+            /// `KeepAliveInterval`). `None` (the default): no pings.
+            pub keep_alive_interval: Option<Duration>,
+            /// With `keep_alive_interval`: fail the connection with
+            /// [`WebErrorStatus::Timeout`](crate::WebErrorStatus::Timeout)
+            /// when a ping's pong has not come back within this time (.NET
+            /// `KeepAliveTimeout`). `None` (the default): never.
+            pub keep_alive_timeout: Option<Duration>,
+            /// Send an unsolicited pong this often, a one-way keep-alive that
+            /// asks nothing of the peer (WinRT
+            /// `DesiredUnsolicitedPongInterval`; `None` or zero: none).
+            pub desired_unsolicited_pong_interval: Option<Duration>,
+            /// Redirects (301, 302, 303, 307, 308 with a `Location`) followed
+            /// before the upgrade, within the connect timeout. Default 0:
+            /// a redirect is an error with its 3xx status, as in browsers. A
+            /// `wss://` URL redirected to `ws://` is always refused with
+            /// [`HttpsToHttpOnRedirection`](crate::WebErrorStatus::HttpsToHttpOnRedirection).
+            pub max_redirects: u32,
+            /// Name resolver used in place of the system's. `None` (the
+            /// default): the system resolver.
+            pub resolver: Option<Arc<dyn Resolve>>,
             request_headers: Vec<(String, String)>,
         }
 
@@ -106,6 +127,11 @@ macro_rules! control {
                     outbound_buffer_size_in_bytes: 64 * 1024,
                     max_frame_size: 16 << 20,
                     tls_client_config: None,
+                    keep_alive_interval: None,
+                    keep_alive_timeout: None,
+                    desired_unsolicited_pong_interval: None,
+                    max_redirects: 0,
+                    resolver: None,
                     request_headers: Vec::new(),
                 }
             }
@@ -138,6 +164,7 @@ macro_rules! control {
                         max_addresses: self.max_connect_addresses.max(1),
                         no_delay,
                         tls: self.tls_client_config.clone(),
+                        resolver: self.resolver.clone(),
                         ..ConnectOptions::default()
                     },
                     session: SessionOptions {
@@ -145,9 +172,15 @@ macro_rules! control {
                         receive_timeout: self.receive_timeout,
                         close_timeout: self.close_timeout,
                         outbound_buffer_size: self.outbound_buffer_size_in_bytes.max(1),
+                        keep_alive_interval: self.keep_alive_interval.filter(|d| !d.is_zero()),
+                        keep_alive_timeout: self.keep_alive_timeout,
+                        unsolicited_pong_interval: self
+                            .desired_unsolicited_pong_interval
+                            .filter(|d| !d.is_zero()),
                         ..SessionOptions::default()
                     },
                     max_frame_size: self.max_frame_size,
+                    max_redirects: self.max_redirects,
                 }
             }
         }
@@ -223,6 +256,7 @@ pub(crate) struct ClientOptions {
     pub(crate) connect: ConnectOptions,
     pub(crate) session: SessionOptions,
     pub(crate) max_frame_size: usize,
+    pub(crate) max_redirects: u32,
 }
 
 impl ClientOptions {

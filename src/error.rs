@@ -354,7 +354,8 @@ impl Error {
     /// error is one.
     pub fn http_response(&self) -> Option<&HttpResponse> {
         match self {
-            Error::Handshake(HandshakeError::Status(r)) => Some(r),
+            Error::Handshake(HandshakeError::Status(r))
+            | Error::Handshake(HandshakeError::InsecureRedirect(r)) => Some(r),
             _ => None,
         }
     }

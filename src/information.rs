@@ -188,6 +188,7 @@ pub(crate) struct ConnectionFacts {
     pub(crate) remote_address: Option<SocketAddr>,
     pub(crate) protocol: Option<String>,
     pub(crate) server_certificates: Vec<CertificateDer<'static>>,
+    pub(crate) unsolicited_pong_interval: Option<Duration>,
 }
 
 macro_rules! information_common {
@@ -224,6 +225,13 @@ macro_rules! information_common {
             /// Total bytes read from the transport after the upgrade.
             pub fn bytes_received(&self) -> u64 {
                 self.stats.received.load(Ordering::Relaxed)
+            }
+
+            /// The unsolicited pong interval in effect (WinRT
+            /// `ActualUnsolicitedPongInterval`): the desired one, as wsock
+            /// honours it exactly; `None` when off.
+            pub fn actual_unsolicited_pong_interval(&self) -> Option<std::time::Duration> {
+                self.facts.unsolicited_pong_interval
             }
 
             /// The server's certificate (wss:// only).

@@ -14,6 +14,7 @@ pub mod server;
 mod session;
 mod stream;
 
+pub use connect::Resolve;
 pub use control::{
     MessageType, MessageWebSocketControl, MessageWebSocketReceiveMode, StreamWebSocketControl,
 };

@@ -313,6 +313,13 @@ impl MessageWebSocket {
         self.sender.close(code, reason).await
     }
 
+    /// Ends the connection at once, without the close handshake (.NET
+    /// `Abort`): pending and later operations on either half fail with
+    /// [`Error::Canceled`] (status `OperationCanceled`).
+    pub fn abort(&self) {
+        self.sender.abort();
+    }
+
     /// Splits into a sender and a receiver that two tasks can use at once.
     pub fn split(self) -> (MessageSender, MessageReceiver) {
         (self.sender, self.receiver)
@@ -416,6 +423,11 @@ impl MessageSender {
                 s.poll_flush(cx, Side::Writer)
             })
             .await
+    }
+
+    /// Ends the connection at once; see [`MessageWebSocket::abort`].
+    pub fn abort(&self) {
+        self.shared.lock().abort();
     }
 
     /// Sends a ping with `payload` (at most 125 bytes).

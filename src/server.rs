@@ -232,6 +232,7 @@ impl Incoming {
             remote_address: self.io.peer_addr(),
             protocol: protocol.map(str::to_owned),
             server_certificates: Vec::new(),
+            unsolicited_pong_interval: None,
         };
         let session = Session::new(
             self.io,

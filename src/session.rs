@@ -52,11 +52,8 @@ impl WakerPair {
     }
 }
 
-impl Wake for WakerPair {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-    fn wake_by_ref(self: &Arc<Self>) {
+impl WakerPair {
+    fn wake_all(&self) {
         let taken = {
             let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
             [slots[0].take(), slots[1].take()]
@@ -64,6 +61,15 @@ impl Wake for WakerPair {
         for w in taken.into_iter().flatten() {
             w.wake();
         }
+    }
+}
+
+impl Wake for WakerPair {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.wake_all();
     }
 }
 
@@ -77,6 +83,14 @@ pub(crate) struct SessionOptions {
     pub(crate) outbound_buffer_size: usize,
     /// The smallest read asked of the transport.
     pub(crate) read_chunk: usize,
+    /// Send a ping this often (.NET `KeepAliveInterval`).
+    pub(crate) keep_alive_interval: Option<Duration>,
+    /// Fail with `Timeout(KeepAlive)` when a keep-alive ping has waited this
+    /// long for its pong (.NET `KeepAliveTimeout`).
+    pub(crate) keep_alive_timeout: Option<Duration>,
+    /// Send an unsolicited pong this often (WinRT
+    /// `DesiredUnsolicitedPongInterval`).
+    pub(crate) unsolicited_pong_interval: Option<Duration>,
 }
 
 impl Default for SessionOptions {
@@ -87,6 +101,9 @@ impl Default for SessionOptions {
             close_timeout: Some(Duration::from_secs(10)),
             outbound_buffer_size: 64 * 1024,
             read_chunk: 8 * 1024,
+            keep_alive_interval: None,
+            keep_alive_timeout: None,
+            unsolicited_pong_interval: None,
         }
     }
 }
@@ -102,6 +119,10 @@ enum Ended {
     Protocol(proto::ProtocolError),
     /// A transport error.
     Io(io::ErrorKind, String),
+    /// No pong came back in time.
+    KeepAlive,
+    /// This side aborted the connection.
+    Aborted,
 }
 
 impl Ended {
@@ -111,6 +132,8 @@ impl Ended {
             Ended::Eof => Error::Io(io::ErrorKind::UnexpectedEof.into()),
             Ended::Protocol(p) => Error::Protocol(p.clone()),
             Ended::Io(kind, msg) => Error::Io(io::Error::new(*kind, msg.clone())),
+            Ended::KeepAlive => Error::Timeout(TimeoutKind::KeepAlive),
+            Ended::Aborted => Error::Canceled,
         }
     }
 }
@@ -130,6 +153,17 @@ pub(crate) struct Session {
     wakers: Arc<WakerPair>,
     fan: Waker,
     rtt: Option<RttProbe>,
+    keep_alive: KeepAliveState,
+}
+
+/// When the keep-alive timer last acted.
+#[derive(Debug)]
+struct KeepAliveState {
+    opened: Instant,
+    last_ping: Option<Instant>,
+    /// A keep-alive ping waiting for its pong, and when it left.
+    outstanding: Option<Instant>,
+    last_unsolicited_pong: Option<Instant>,
 }
 
 /// Round-trip probes: pings whose payload carries the time they left.
@@ -178,7 +212,70 @@ impl Session {
             wakers,
             fan,
             rtt: None,
+            keep_alive: KeepAliveState {
+                opened: Instant::now(),
+                last_ping: None,
+                outstanding: None,
+                last_unsolicited_pong: None,
+            },
         }
+    }
+
+    /// True when a keep-alive timer has something to do.
+    pub(crate) fn wants_keep_alive(&self) -> bool {
+        self.opts.keep_alive_interval.is_some() || self.opts.unsolicited_pong_interval.is_some()
+    }
+
+    /// One step of the keep-alive timer at `now`: sends what is due and
+    /// returns when to come back (None: the connection is over).
+    fn keep_alive_tick(&mut self, now: Instant) -> Option<Instant> {
+        if self.ended.is_some() || self.proto.state() != State::Open {
+            return None;
+        }
+        let mut next: Option<Instant> = None;
+        let mut at = |t: Instant| next = Some(next.map_or(t, |n| n.min(t)));
+        let ka = &mut self.keep_alive;
+        let opened = ka.opened;
+        if let Some(interval) = self.opts.keep_alive_interval {
+            if let (Some(sent), Some(limit)) = (ka.outstanding, self.opts.keep_alive_timeout) {
+                if now.duration_since(sent) >= limit {
+                    self.end(Ended::KeepAlive);
+                    self.wakers.wake_all();
+                    return None;
+                }
+                at(sent + limit);
+            }
+            let due = ka.last_ping.unwrap_or(opened) + interval;
+            if now >= due && self.proto.encode_ping(b"").is_ok() {
+                ka.last_ping = Some(now);
+                ka.outstanding.get_or_insert(now);
+                if let Some(limit) = self.opts.keep_alive_timeout {
+                    at(now + limit);
+                }
+                at(now + interval);
+            } else {
+                at(due);
+            }
+        }
+        if let Some(interval) = self.opts.unsolicited_pong_interval {
+            let due = ka.last_unsolicited_pong.unwrap_or(opened) + interval;
+            if now >= due && self.proto.encode_pong(b"").is_ok() {
+                ka.last_unsolicited_pong = Some(now);
+                at(now + interval);
+            } else {
+                at(due);
+            }
+        }
+        self.push_output(Side::Writer);
+        next
+    }
+
+    /// Ends the connection now, without a close handshake (.NET `Abort`):
+    /// pending and later operations fail with [`Error::Canceled`].
+    pub(crate) fn abort(&mut self) {
+        self.end(Ended::Aborted);
+        self.proto.output().clear();
+        self.wakers.wake_all();
     }
 
     /// Measure round trips with pings (the stream socket's statistics).
@@ -218,6 +315,8 @@ impl Session {
     }
 
     fn on_pong(&mut self, payload: &[u8]) {
+        // Any pong proves the peer alive.
+        self.keep_alive.outstanding = None;
         let Some(p) = &mut self.rtt else { return };
         if payload.len() == 16 && payload[..8] == RTT_MAGIC[..] {
             let mut sent = [0u8; 8];
@@ -480,16 +579,31 @@ impl Session {
 }
 
 /// A session shared by the halves of one socket.
+///
+/// `handles` counts the user's halves only; the keep-alive task holds a
+/// `Weak` to the session and no handle, so "the last half was dropped" is
+/// never confused by the timer briefly holding the session.
 #[derive(Debug, Clone)]
-pub(crate) struct Shared(Arc<Mutex<Session>>);
+pub(crate) struct Shared {
+    session: Arc<Mutex<Session>>,
+    handles: Arc<()>,
+}
 
 impl Shared {
     pub(crate) fn new(session: Session) -> Self {
-        Shared(Arc::new(Mutex::new(session)))
+        let keep_alive = session.wants_keep_alive();
+        let shared = Shared {
+            session: Arc::new(Mutex::new(session)),
+            handles: Arc::new(()),
+        };
+        if keep_alive {
+            spawn_keep_alive(Arc::downgrade(&shared.session));
+        }
+        shared
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, Session> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner())
+        self.session.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Runs `f` on the session until it is ready.
@@ -510,10 +624,26 @@ impl Shared {
         with_timeout(limit, kind, self.run(f)).await
     }
 
-    /// True if this is the last handle to the session.
+    /// True if this is the user's last handle to the session.
     pub(crate) fn is_last(&self) -> bool {
-        Arc::strong_count(&self.0) == 1
+        Arc::strong_count(&self.handles) == 1
     }
+}
+
+/// The keep-alive timer: a task that wakes when a ping or pong is due,
+/// and ends with the session.
+fn spawn_keep_alive(session: std::sync::Weak<Mutex<Session>>) {
+    tokio::spawn(async move {
+        loop {
+            let next = {
+                let Some(s) = session.upgrade() else { return };
+                let mut s = s.lock().unwrap_or_else(|p| p.into_inner());
+                s.keep_alive_tick(Instant::now())
+            };
+            let Some(next) = next else { return };
+            tokio::time::sleep_until(next.into()).await;
+        }
+    });
 }
 
 /// Runs `fut` under an optional time limit.

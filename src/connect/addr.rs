@@ -166,7 +166,11 @@ fn percent_decode(s: &str) -> Result<String, Error> {
 
 /// Looks `host` up (an IP literal is used as it is). A failure or an empty
 /// answer is [`Error::Resolve`].
-pub(crate) async fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>, Error> {
+pub(crate) async fn resolve(
+    host: &str,
+    port: u16,
+    resolver: Option<&dyn Resolve>,
+) -> Result<Vec<SocketAddr>, Error> {
     if let Ok(ip) = host.parse::<IpAddr>() {
         return Ok(vec![SocketAddr::new(ip, port)]);
     }
@@ -174,10 +178,13 @@ pub(crate) async fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>, Er
         host: host.to_owned(),
         source,
     };
-    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
-        .await
-        .map_err(failed)?
-        .collect();
+    let addrs: Vec<SocketAddr> = match resolver {
+        Some(r) => r.resolve(host, port).await.map_err(failed)?,
+        None => tokio::net::lookup_host((host, port))
+            .await
+            .map_err(failed)?
+            .collect(),
+    };
     if addrs.is_empty() {
         return Err(failed(io::Error::new(
             io::ErrorKind::NotFound,
@@ -185,6 +192,41 @@ pub(crate) async fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>, Er
         )));
     }
     Ok(addrs)
+}
+
+/// A name resolver: where `connect` gets a host name's addresses, in place
+/// of the system resolver (`getaddrinfo`). IP literals never reach it.
+///
+/// ```
+/// use std::future::Future;
+/// use std::io;
+/// use std::net::SocketAddr;
+/// use std::pin::Pin;
+///
+/// /// Resolves every name to a fixed list.
+/// #[derive(Debug)]
+/// struct Fixed(Vec<SocketAddr>);
+///
+/// impl wsock::Resolve for Fixed {
+///     fn resolve<'a>(
+///         &'a self,
+///         _host: &'a str,
+///         _port: u16,
+///     ) -> Pin<Box<dyn Future<Output = io::Result<Vec<SocketAddr>>> + Send + 'a>> {
+///         Box::pin(async move { Ok(self.0.clone()) })
+///     }
+/// }
+/// ```
+pub trait Resolve: Send + Sync + std::fmt::Debug {
+    /// The addresses of `host` for `port`, in the order to try them (wsock
+    /// then interleaves the families and tries at most the configured
+    /// number). An error or an empty list is
+    /// [`HostNameNotResolved`](crate::WebErrorStatus::HostNameNotResolved).
+    fn resolve<'a>(
+        &'a self,
+        host: &'a str,
+        port: u16,
+    ) -> std::pin::Pin<Box<dyn Future<Output = io::Result<Vec<SocketAddr>>> + Send + 'a>>;
 }
 
 /// Orders addresses as RFC 8305 section 4 asks: the families alternate,
@@ -370,11 +412,11 @@ mod tests {
     #[tokio::test]
     async fn ip_literals_are_not_looked_up() {
         assert_eq!(
-            resolve("::1", 7).await.unwrap(),
+            resolve("::1", 7, None).await.unwrap(),
             [SocketAddr::from(([0u16, 0, 0, 0, 0, 0, 0, 1], 7))]
         );
         assert_eq!(
-            resolve("127.0.0.1", 8).await.unwrap(),
+            resolve("127.0.0.1", 8, None).await.unwrap(),
             [SocketAddr::from(([127, 0, 0, 1], 8))]
         );
     }

@@ -29,6 +29,7 @@ use tokio::net::TcpStream;
 
 use crate::error::{Error, TimeoutKind};
 
+pub use addr::Resolve;
 pub(crate) use addr::{Target, order_addrs, resolve};
 #[cfg(test)]
 pub(crate) use tls::{default_tls_config, tls_config_with_roots};
@@ -182,6 +183,8 @@ pub(crate) struct ConnectOptions {
     /// TLS client configuration for `wss://`; `None`: [`default_tls_config`]
     /// (the `webpki-roots` trust anchors).
     pub(crate) tls: Option<Arc<rustls::ClientConfig>>,
+    /// Name resolver; `None`: the system's.
+    pub(crate) resolver: Option<Arc<dyn Resolve>>,
 }
 
 impl Default for ConnectOptions {
@@ -194,6 +197,7 @@ impl Default for ConnectOptions {
             attempt_delay: Duration::from_millis(250),
             no_delay: true,
             tls: None,
+            resolver: None,
         }
     }
 }
@@ -212,7 +216,7 @@ pub(crate) async fn connect(target: &Target, opts: &ConnectOptions) -> Result<Tr
 /// `wss://`. A caller that also runs the upgrade wraps both in
 /// [`with_connect_timeout`].
 pub(crate) async fn open(target: &Target, opts: &ConnectOptions) -> Result<Transport, Error> {
-    let addrs = resolve(&target.host, target.port).await?;
+    let addrs = resolve(&target.host, target.port, opts.resolver.as_deref()).await?;
     let (_, tcp) = connect_addrs(addrs, opts, TcpStream::connect).await?;
     tcp.set_nodelay(opts.no_delay)?;
     if !target.tls {

@@ -106,6 +106,10 @@ pub enum HandshakeError {
     /// The server answered with a status other than 101.
     #[error("server answered HTTP {} {}", .0.status, .0.reason)]
     Status(Box<HttpResponse>),
+    /// A `wss://` upgrade was redirected to `ws://` (or `http://`): refused
+    /// whether or not redirects are followed.
+    #[error("redirect from a secure to an insecure URL ({})", .0.header("location").unwrap_or(""))]
+    InsecureRedirect(Box<HttpResponse>),
     /// A required header is missing or has the wrong value.
     #[error("bad or missing header {0}")]
     BadHeader(&'static str),
@@ -128,6 +132,7 @@ impl HandshakeError {
     pub fn status(&self) -> WebErrorStatus {
         match self {
             HandshakeError::Status(r) => WebErrorStatus::from_http_status(r.status),
+            HandshakeError::InsecureRedirect(_) => WebErrorStatus::HttpsToHttpOnRedirection,
             HandshakeError::Truncated => WebErrorStatus::Disconnected,
             _ => WebErrorStatus::ErrorHttpInvalidServerResponse,
         }

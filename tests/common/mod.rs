@@ -2,6 +2,8 @@
 //! (Python's `websockets`, Node's `ws`) that `.ci/run` installs.
 #![allow(dead_code)]
 
+pub(crate) mod tls;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::Stdio;
