@@ -71,8 +71,13 @@ async def report_pong(ws, pong_waiter):
         await asyncio.wait_for(pong_waiter, PONG_WAIT_SECONDS)
     except asyncio.TimeoutError:
         await ws.close(4001, "no pong")
+    except ConnectionClosed:
+        pass
     else:
-        await ws.send("pong received")
+        try:
+            await ws.send("pong received")
+        except ConnectionClosed:
+            pass
 
 
 async def handler(ws):
@@ -110,7 +115,8 @@ async def watch_parent(stop):
     parent = os.getppid()
     while os.getppid() == parent:
         await asyncio.sleep(1)
-    stop.set_result(None)
+    if not stop.done():
+        stop.set_result(None)
 
 
 async def main():
