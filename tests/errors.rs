@@ -510,11 +510,9 @@ async fn at_most_five_resolved_addresses_are_tried() {
         l.local_addr().unwrap().port()
     };
     let addr = |i: u8| SocketAddr::from(([127, 0, 0, i], port));
-    let fifth = TcpListener::bind(addr(6)).await.unwrap();
-    let sixth = TcpListener::bind(addr(7)).await.unwrap();
-    tokio::spawn(async move {
+    let serve = |listener: TcpListener| async move {
         loop {
-            let Ok((tcp, _)) = fifth.accept().await else {
+            let Ok((tcp, _)) = listener.accept().await else {
                 continue;
             };
             tokio::spawn(async move {
@@ -523,34 +521,35 @@ async fn at_most_five_resolved_addresses_are_tried() {
                 }
             });
         }
-    });
-    let addrs: Vec<SocketAddr> = (2..=8).map(addr).collect();
-    let resolver = Arc::new(Fixed(addrs.clone(), AtomicUsize::new(0)));
-    let mut c = quick();
-    c.resolver = Some(resolver.clone());
-    let ws = MessageWebSocket::connect(&format!("ws://several.test:{port}/"), c)
-        .await
-        .unwrap();
-    assert_eq!(
-        ws.information().remote_address(),
-        Some(addr(6)),
-        "the fifth address"
-    );
-    assert_eq!(resolver.1.load(Ordering::Relaxed), 1);
+    };
+    // Addresses 127.0.0.6 and 127.0.0.7 serve; the others refuse.
+    tokio::spawn(serve(TcpListener::bind(addr(6)).await.unwrap()));
+    tokio::spawn(serve(TcpListener::bind(addr(7)).await.unwrap()));
+    let connect = |order: Vec<u8>| {
+        let resolver = Arc::new(Fixed(
+            order.into_iter().map(addr).collect(),
+            AtomicUsize::new(0),
+        ));
+        let mut c = quick();
+        c.resolver = Some(resolver.clone());
+        let url = format!("ws://several.test:{port}/");
+        async move {
+            (
+                MessageWebSocket::connect(&url, c).await,
+                resolver.1.load(Ordering::Relaxed),
+            )
+        }
+    };
 
-    // Only the sixth listens now: it is never tried.
-    drop(ws);
-    let resolver = Arc::new(Fixed(
-        addrs.iter().copied().filter(|a| *a != addr(6)).collect(),
-        AtomicUsize::new(0),
-    ));
-    let mut c = quick();
-    c.resolver = Some(resolver);
-    let e = MessageWebSocket::connect(&format!("ws://several.test:{port}/"), c)
-        .await
-        .unwrap_err();
+    // The fifth address is tried (and wins).
+    let (ws, calls) = connect(vec![2, 3, 4, 5, 6, 7, 8]).await;
+    assert_eq!(ws.unwrap().information().remote_address(), Some(addr(6)));
+    assert_eq!(calls, 1);
+
+    // The sixth never is, though it would have answered.
+    let (ws, _) = connect(vec![2, 3, 4, 5, 8, 7]).await;
+    let e = ws.unwrap_err();
     assert_eq!(e.status(), WebErrorStatus::CannotConnect, "{e}");
-    drop(sixth);
 }
 
 #[test]

@@ -135,14 +135,18 @@ async fn stream_round_trip(peer: &common::Peer) {
         let (mut rd, mut wr) = ws.into_split();
         let data: Vec<u8> = (0..size).map(|i| (i % 241) as u8).collect();
         let expect = data.clone();
+        // A peer stops echoing once it sees our close, so read everything
+        // back before closing.
         let writer = tokio::spawn(async move {
             wr.write_all(&data).await.unwrap();
-            wr.shutdown().await.unwrap();
+            wr.flush().await.unwrap();
+            wr
         });
-        let mut got = Vec::new();
-        rd.read_to_end(&mut got).await.unwrap();
-        writer.await.unwrap();
+        let mut got = vec![0u8; size];
+        rd.read_exact(&mut got).await.unwrap();
+        let mut wr = writer.await.unwrap();
         assert!(got == expect, "stream echo of {size} bytes differs");
+        wr.close(1000, "").await.unwrap();
     }
 }
 
