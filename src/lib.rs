@@ -6,6 +6,7 @@ mod client;
 mod connect;
 pub mod control;
 mod error;
+mod events;
 pub mod handshake;
 pub mod information;
 mod message;
@@ -19,6 +20,7 @@ pub use control::{
     MessageType, MessageWebSocketControl, MessageWebSocketReceiveMode, StreamWebSocketControl,
 };
 pub use error::{Error, Result, TimeoutKind, WebErrorStatus, get_status};
+pub use events::{ClosedEventArgs, MessageReceivedEventArgs, MessageWebSocketEvents};
 pub use information::{
     BandwidthStatistics, MessageWebSocketInformation, RoundTripTimeStatistics,
     StreamWebSocketInformation,

@@ -474,6 +474,12 @@ impl MessageReceiver {
         .await
     }
 
+    /// Changes this half's receive timeout (`None`: wait as long as the
+    /// connection lives).
+    pub fn set_receive_timeout(&mut self, limit: Option<Duration>) {
+        self.receive_timeout = limit;
+    }
+
     /// The peer's close code and reason, once it closed.
     pub fn close_status(&self) -> Option<(u16, &str)> {
         self.closed.as_ref().map(|f| (f.code, f.reason.as_str()))

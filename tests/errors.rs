@@ -3,6 +3,8 @@
 
 mod common;
 
+use common::raw::{raw_server, read_upgrade, upgraded_then};
+
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
@@ -31,61 +33,6 @@ async fn status_of(url: &str, control: MessageWebSocketControl) -> (WebErrorStat
         .await
         .expect_err("connect should fail");
     (e.status(), e)
-}
-
-/// A listener that runs `f` on each raw TCP connection; returns its address.
-async fn raw_server<F, Fut>(f: F) -> SocketAddr
-where
-    F: Fn(TcpStream) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let f = Arc::new(f);
-    tokio::spawn(async move {
-        loop {
-            let Ok((tcp, _)) = listener.accept().await else {
-                continue;
-            };
-            tokio::spawn(f(tcp));
-        }
-    });
-    addr
-}
-
-/// Reads the upgrade request and returns its Sec-WebSocket-Key.
-async fn read_upgrade(tcp: &mut TcpStream) -> String {
-    let mut buf = Vec::new();
-    loop {
-        let mut chunk = [0u8; 1024];
-        let n = tcp.read(&mut chunk).await.unwrap();
-        assert!(n > 0, "client went away");
-        buf.extend_from_slice(&chunk[..n]);
-        if let Some((req, _)) = hs::parse_request(&buf, &Limits::default()).unwrap() {
-            return hs::check_upgrade(&req).unwrap().key;
-        }
-    }
-}
-
-/// A server that accepts the upgrade and then runs `after` on the raw TCP
-/// stream.
-async fn upgraded_then<F, Fut>(after: F) -> SocketAddr
-where
-    F: Fn(TcpStream) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    let after = Arc::new(after);
-    raw_server(move |mut tcp| {
-        let after = after.clone();
-        async move {
-            let key = read_upgrade(&mut tcp).await;
-            let mut out = Vec::new();
-            hs::write_accept(&key, None, None, &[], &mut out);
-            tcp.write_all(&out).await.unwrap();
-            after(tcp).await
-        }
-    })
-    .await
 }
 
 /// A server answering every request with `response`.

@@ -2,6 +2,7 @@
 //! (Python's `websockets`, Node's `ws`) that `.ci/run` installs.
 #![allow(dead_code)]
 
+pub(crate) mod raw;
 pub(crate) mod tls;
 
 use std::net::SocketAddr;
