@@ -14,8 +14,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use wsock::handshake::{Limits, accept_key, server as hs};
+use tokio::net::TcpListener;
+use wsock::handshake::{accept_key, server as hs};
 use wsock::proto::{Config, Connection, DataKind, Role};
 use wsock::{
     Error, MessageWebSocket, MessageWebSocketControl, Received, Resolve, StreamWebSocket,
