@@ -461,3 +461,63 @@ pub(crate) fn tls_status(e: &rustls::Error) -> WebErrorStatus {
         _ => WebErrorStatus::ConnectionAborted,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transport_errors_map_to_their_status() {
+        use io::ErrorKind as K;
+        let cases = [
+            (K::ConnectionRefused, WebErrorStatus::CannotConnect),
+            (K::HostUnreachable, WebErrorStatus::ServerUnreachable),
+            (K::NetworkUnreachable, WebErrorStatus::ServerUnreachable),
+            (K::TimedOut, WebErrorStatus::Timeout),
+            (K::ConnectionReset, WebErrorStatus::ConnectionReset),
+            (K::ConnectionAborted, WebErrorStatus::ConnectionAborted),
+            (K::BrokenPipe, WebErrorStatus::ConnectionAborted),
+            (K::UnexpectedEof, WebErrorStatus::Disconnected),
+            (K::Other, WebErrorStatus::Unknown),
+        ];
+        for (kind, status) in cases {
+            assert_eq!(
+                Error::from(io::Error::from(kind)).status(),
+                status,
+                "{kind:?}"
+            );
+        }
+        let addr = SocketAddr::from(([127, 0, 0, 1], 1));
+        let unreachable = Error::Connect {
+            addr,
+            source: K::NetworkUnreachable.into(),
+        };
+        assert_eq!(unreachable.status(), WebErrorStatus::ServerUnreachable);
+        let refused = Error::Connect {
+            addr,
+            source: K::ConnectionRefused.into(),
+        };
+        assert_eq!(refused.status(), WebErrorStatus::CannotConnect);
+    }
+
+    #[test]
+    fn rustls_errors_inside_io_errors_keep_their_certificate_status() {
+        let tls = rustls::Error::InvalidCertificate(rustls::CertificateError::Revoked);
+        let e = Error::from(io::Error::new(io::ErrorKind::InvalidData, tls));
+        assert!(matches!(e, Error::Tls(_)));
+        assert_eq!(e.status(), WebErrorStatus::CertificateRevoked);
+        let bad = rustls::Error::InvalidCertificate(rustls::CertificateError::BadSignature);
+        assert_eq!(
+            Error::Tls(bad).status(),
+            WebErrorStatus::CertificateContainsErrors
+        );
+    }
+
+    #[test]
+    fn errors_become_io_errors_that_keep_them() {
+        let e: io::Error = Error::Timeout(TimeoutKind::Send).into();
+        assert_eq!(e.kind(), io::ErrorKind::TimedOut);
+        let inner = e.into_inner().unwrap().downcast::<Error>().unwrap();
+        assert!(matches!(*inner, Error::Timeout(TimeoutKind::Send)));
+    }
+}

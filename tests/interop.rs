@@ -128,7 +128,7 @@ async fn split_two_tasks(peer: &common::Peer) {
 }
 
 async fn stream_round_trip(peer: &common::Peer) {
-    for size in [0usize, 1, 8 << 20] {
+    for size in [0usize, 1, 64 << 20] {
         let ws = StreamWebSocket::connect(&peer.url("/"), StreamWebSocketControl::default())
             .await
             .unwrap();
@@ -150,6 +150,19 @@ async fn stream_round_trip(peer: &common::Peer) {
     }
 }
 
+async fn too_big(peer: &common::Peer) {
+    let mut c = MessageWebSocketControl::default();
+    c.max_message_size = 1000;
+    let mut ws = MessageWebSocket::connect(&peer.url("/"), c).await.unwrap();
+    ws.send_binary(&[5u8; 2000]).await.unwrap();
+    let e = ws.receive().await.unwrap_err();
+    assert!(
+        matches!(e, wsock::Error::Protocol(ref p) if p.close_code() == 1009),
+        "{e}"
+    );
+    assert_eq!(e.status(), wsock::WebErrorStatus::ConnectionAborted);
+}
+
 macro_rules! peer_tests {
     ($($kind:ident),*) => {$(
         mod $kind {
@@ -169,6 +182,8 @@ macro_rules! peer_tests {
             async fn protocol_headers() { if let Some(p) = peer().await { subprotocol_and_headers(&p).await } }
             #[tokio::test]
             async fn split() { if let Some(p) = peer().await { split_two_tasks(&p).await } }
+            #[tokio::test]
+            async fn max_message_size() { if let Some(p) = peer().await { too_big(&p).await } }
             #[tokio::test]
             async fn stream() { if let Some(p) = peer().await { stream_round_trip(&p).await } }
         }
