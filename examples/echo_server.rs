@@ -1,94 +1,103 @@
-//! An echo server with a web page, like ASP.NET Core's WebSocket sample:
-//! `GET /` serves a page with a URL field, Connect, Send and Close Socket
-//! buttons and a communication log; `/ws` echoes every message until the
-//! client closes, and the close is answered with the client's own code.
+//! An echo server with a web page, in the manner of ASP.NET Core's WebSocket
+//! sample: `GET /` serves a page with a URL field, Connect, Send and Close
+//! Socket buttons, the connection state and a communication log; `/ws`
+//! echoes every message until the client closes, and the close is answered
+//! with the client's own code (the core does that for any close).
 //!
 //! ```text
 //! cargo run --example echo_server -- 127.0.0.1:8080
 //! cargo run --example echo_server -- 127.0.0.1:8443 --cert cert.pem --key key.pem   # wss:// and https://
 //! ```
+//!
+//! The first line printed is `LISTENING <port>` (port 0 picks a free one),
+//! for scripts; connection errors go to standard error.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpListener;
 use wsock::Received;
-use wsock::server::{self, AcceptOptions};
+use wsock::server::{AcceptOptions, Incoming, Listener};
 
 const PAGE: &str = include_str!("echo_server/page.html");
+
+const USAGE: &str = "usage: echo_server [ADDRESS:PORT] [--cert CERT.pem --key KEY.pem]";
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let mut addr: SocketAddr = "127.0.0.1:8080".parse()?;
+    let mut addr = "127.0.0.1:8080".to_owned();
     let (mut cert, mut key) = (None, None);
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "--cert" => cert = args.next(),
-            "--key" => key = args.next(),
-            other => addr = other.parse()?,
+            "--cert" => cert = Some(args.next().ok_or(USAGE)?),
+            "--key" => key = Some(args.next().ok_or(USAGE)?),
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                return Ok(());
+            }
+            other if other.starts_with('-') => return Err(USAGE.into()),
+            other => addr = other.to_owned(),
         }
     }
-    let tls = match (cert, key) {
-        (Some(cert), Some(key)) => Some(tls_acceptor(&cert, &key)?),
-        (None, None) => None,
+    let options = AcceptOptions::default();
+    let (listener, scheme) = match (cert, key) {
+        (Some(cert), Some(key)) => {
+            let tls = tls_config(&cert, &key)?;
+            (Listener::bind_tls(&*addr, options, tls).await?, "https")
+        }
+        (None, None) => (Listener::bind(&*addr, options).await?, "http"),
         _ => return Err("--cert and --key go together".into()),
     };
-    let listener = TcpListener::bind(addr).await?;
-    let scheme = if tls.is_some() { "https" } else { "http" };
-    println!("LISTENING {}", listener.local_addr()?.port());
-    println!("open {scheme}://{}/ in a browser", listener.local_addr()?);
-
-    loop {
-        let (tcp, peer) = listener.accept().await?;
-        let tls = tls.clone();
-        tokio::spawn(async move {
-            let result = match tls {
-                Some(acceptor) => match acceptor.accept(tcp).await {
-                    Ok(stream) => serve(stream).await,
-                    Err(e) => Err(e.into()),
-                },
-                None => serve(tcp).await,
-            };
-            if let Err(e) = result {
-                eprintln!("{peer}: {e}");
-            }
-        });
-    }
+    let local = listener.local_addr();
+    println!("LISTENING {}", local.port());
+    println!("open {scheme}://{local}/ in a browser");
+    listener.on_error(|peer, e| match peer {
+        Some(peer) => eprintln!("{peer}: {e}"),
+        None => eprintln!("accept: {e}"),
+    });
+    listener.serve(serve).await?;
+    Ok(())
 }
 
-async fn serve<S>(stream: S) -> wsock::Result<()>
-where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    let incoming = server::read_request(stream, AcceptOptions::default()).await?;
-    match incoming.path() {
-        "/ws" if incoming.is_upgrade() => {
-            let mut ws = incoming.accept(None).await?;
-            loop {
-                match ws.receive().await? {
-                    Received::Message(m) => ws.send_message(&m).await?,
-                    Received::Closed { .. } => return Ok(()),
-                }
-            }
-        }
-        "/ws" => incoming.accept(None).await.map(drop),
+/// One request: the page, the echo socket, or 404.
+async fn serve(incoming: Incoming) {
+    let peer = incoming.peer_addr();
+    let result = match incoming.path() {
+        "/ws" if incoming.is_upgrade() => echo(incoming).await,
+        // Not a WebSocket upgrade (or from an origin not allowed): 400, 403
+        // or 426, whichever says what is wrong.
+        "/ws" => incoming.refuse().await,
         "/" | "/index.html" => {
-            incoming
-                .respond(200, "text/html; charset=utf-8", PAGE.as_bytes())
-                .await
+            let headers = [
+                ("Content-Type", "text/html; charset=utf-8"),
+                ("Cache-Control", "no-store"),
+            ];
+            incoming.respond_with(200, &headers, PAGE.as_bytes()).await
         }
         _ => incoming.respond(404, "text/plain", b"not found\n").await,
+    };
+    if let Err(e) = result {
+        eprintln!("{}: {e}", peer.map_or("?".into(), |p| p.to_string()));
     }
 }
 
-fn tls_acceptor(
+/// Echoes messages (text as text, binary as binary) until the client
+/// closes; its close was answered with its own code by then.
+async fn echo(incoming: Incoming) -> wsock::Result<()> {
+    let mut ws = incoming.accept(None).await?;
+    loop {
+        match ws.receive().await? {
+            Received::Message(m) => ws.send_message(&m).await?,
+            Received::Closed { .. } => return Ok(()),
+        }
+    }
+}
+
+fn tls_config(
     cert: &str,
     key: &str,
-) -> Result<tokio_rustls::TlsAcceptor, Box<dyn std::error::Error>> {
+) -> Result<Arc<rustls::ServerConfig>, Box<dyn std::error::Error>> {
     let certs = CertificateDer::pem_file_iter(cert)?.collect::<Result<Vec<_>, _>>()?;
     let key = PrivateKeyDer::from_pem_file(key)?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -96,5 +105,5 @@ fn tls_acceptor(
         .with_safe_default_protocol_versions()?
         .with_no_client_auth()
         .with_single_cert(certs, key)?;
-    Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
+    Ok(Arc::new(config))
 }

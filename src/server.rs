@@ -1,28 +1,59 @@
 //! The server role on the same core, in the manner of ASP.NET Core's
 //! WebSocket middleware: read a request from any Tokio stream, then accept
-//! the upgrade (choosing a subprotocol), reject it, or answer it as plain
-//! HTTP (a page served on the same port).
+//! the upgrade (choosing a subprotocol) as a [`MessageWebSocket`] or a
+//! [`StreamWebSocket`], refuse it, or answer it as plain HTTP (a page served
+//! on the same port).
+//!
+//! [`Listener`] does the accepting for the common case: it binds a TCP port
+//! (optionally with TLS), reads request heads concurrently, answers and
+//! drops connections that fail before a request is read (a bad head gets 400
+//! or 431, a head that takes too long 408) and keeps accepting, and hands
+//! over each [`Incoming`] request.
 //!
 //! ```no_run
-//! use wsock::server::{self, AcceptOptions};
+//! use wsock::server::{AcceptOptions, Listener};
 //! use wsock::Received;
 //!
 //! # async fn demo() -> wsock::Result<()> {
-//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-//! let (tcp, _) = listener.accept().await?;
-//! let incoming = server::read_request(tcp, AcceptOptions::default()).await?;
-//! if incoming.is_upgrade() {
-//!     let mut ws = incoming.accept(None).await?;
-//!     while let Received::Message(m) = ws.receive().await? {
-//!         ws.send_message(&m).await?;
-//!     }
-//! } else {
-//!     incoming.respond(200, "text/plain", b"hello").await?;
+//! let mut listener = Listener::bind("127.0.0.1:8080", AcceptOptions::default()).await?;
+//! loop {
+//!     let incoming = listener.accept().await?;
+//!     tokio::spawn(async move {
+//!         if incoming.path() != "/ws" {
+//!             return incoming.respond(200, "text/plain", b"hello").await;
+//!         }
+//!         if !incoming.is_upgrade() {
+//!             // 400, 403 or 426, whichever fits what is wrong.
+//!             return incoming.refuse().await;
+//!         }
+//!         let chat = incoming.offered_protocols().iter().any(|p| p == "chat");
+//!         let mut ws = incoming.accept(chat.then_some("chat")).await?;
+//!         while let Received::Message(m) = ws.receive().await? {
+//!             ws.send_message(&m).await?;
+//!         }
+//!         Ok::<_, wsock::Error>(())
+//!     });
 //! }
-//! # Ok(()) }
+//! # }
 //! ```
+//!
+//! Without the listener, [`read_request`] works on any accepted stream: a
+//! `TcpStream`, a `tokio_rustls` server stream, or anything else that is
+//! `AsyncRead + AsyncWrite`.
+//!
+//! Every refusal (and every plain answer) carries `Connection: close`; the
+//! write side is then shut and what the client still sends is read and
+//! dropped for a moment (a bounded amount), so that unread request bytes do
+//! not make the kernel reset the connection before the client has read the
+//! answer.
+
+mod listener;
+
+pub use listener::{Listener, MAX_PENDING_CONNECTIONS};
 
 use std::any::Any;
+use std::io;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -33,13 +64,15 @@ use tokio::net::TcpStream;
 use crate::connect::Transport;
 use crate::control::{MessageType, MessageWebSocketReceiveMode};
 use crate::error::{Error, Result, TimeoutKind};
+use crate::handshake::client::validate_header;
 use crate::handshake::server::{Rejection, Request, Upgrade, check_upgrade, parse_request};
-use crate::handshake::server::{write_accept, write_response};
+use crate::handshake::server::{reason_phrase, write_accept, write_response};
 use crate::handshake::{HandshakeError, Limits};
 use crate::information::{ConnectionFacts, Stats};
 use crate::message::MessageWebSocket;
 use crate::proto::{Config, Connection, Role};
 use crate::session::{Session, SessionOptions, with_timeout};
+use crate::stream::StreamWebSocket;
 
 /// Options of the server role (ASP.NET Core's `WebSocketOptions` and then
 /// some).
@@ -49,9 +82,20 @@ pub struct AcceptOptions {
     /// The smallest read asked of the transport (ASP.NET Core
     /// `ReceiveBufferSize`). Default 4 KiB.
     pub receive_buffer_size: usize,
-    /// Origins allowed to upgrade (compared case-insensitively); empty: any.
-    /// Others get 403.
+    /// Origins allowed to upgrade, such as `https://example.com` (compared
+    /// case-insensitively, ASP.NET Core `AllowedOrigins`); empty: any. An
+    /// upgrade whose Origin header names another origin is refused with 403.
+    /// As in ASP.NET Core, a request without an Origin header passes: only
+    /// browsers send it, and they always do, while any other client could
+    /// send whatever it likes.
     pub allowed_origins: Vec<String>,
+    /// Send a ping this often while the connection is open, so that proxies
+    /// keep it (ASP.NET Core `KeepAliveInterval`). Default 2 minutes;
+    /// `None`: never.
+    pub keep_alive_interval: Option<Duration>,
+    /// Fail the connection when a keep-alive ping has had no pong for this
+    /// long (ASP.NET Core `KeepAliveTimeout`). Default `None`: wait.
+    pub keep_alive_timeout: Option<Duration>,
     /// Largest message accepted. Default 64 MiB.
     pub max_message_size: usize,
     /// Largest frame accepted. Default 16 MiB.
@@ -60,7 +104,9 @@ pub struct AcceptOptions {
     pub message_type: MessageType,
     /// Receive mode of the accepted message socket.
     pub receive_mode: MessageWebSocketReceiveMode,
-    /// Time allowed to read the request head. Default 30 s.
+    /// Time allowed to read the request head (and, with [`Listener`] over
+    /// TLS, for the TLS handshake before it). A head not complete by then
+    /// is answered with 408. Default 30 s.
     pub request_timeout: Option<Duration>,
     /// Send, receive and close timeouts of accepted sockets. Default: none
     /// for send and receive (a server waits for its clients), 10 s for close.
@@ -69,7 +115,8 @@ pub struct AcceptOptions {
     pub receive_timeout: Option<Duration>,
     /// See `send_timeout`.
     pub close_timeout: Option<Duration>,
-    /// Limits on the request head.
+    /// Limits on the request head. A head larger than
+    /// [`Limits::max_head_size`] is answered with 431.
     pub limits: Limits,
 }
 
@@ -78,6 +125,8 @@ impl Default for AcceptOptions {
         AcceptOptions {
             receive_buffer_size: 4 * 1024,
             allowed_origins: Vec::new(),
+            keep_alive_interval: Some(Duration::from_secs(120)),
+            keep_alive_timeout: None,
             max_message_size: 64 << 20,
             max_frame_size: 16 << 20,
             message_type: MessageType::Binary,
@@ -91,7 +140,13 @@ impl Default for AcceptOptions {
     }
 }
 
-/// A request read from a client: an upgrade to accept or reject, or a plain
+/// How long a final HTTP answer may take to leave, together with reading
+/// and dropping what the client still sends after it.
+const LINGER: Duration = Duration::from_secs(2);
+/// The most bytes read and dropped after a final HTTP answer.
+const LINGER_BYTES: usize = 256 * 1024;
+
+/// A request read from a client: an upgrade to accept or refuse, or a plain
 /// HTTP request to answer.
 #[derive(Debug)]
 pub struct Incoming {
@@ -104,26 +159,37 @@ pub struct Incoming {
 
 /// Reads one request head from `stream` (a `TcpStream`, a server
 /// `tokio_rustls` stream over TCP, or any other Tokio stream).
+///
+/// Fails when the head is malformed (answered with 400), too large (431),
+/// not complete within [`AcceptOptions::request_timeout`] (408, and the
+/// error is [`Error::Timeout`]), or cut short by the client.
 pub async fn read_request<S>(stream: S, options: AcceptOptions) -> Result<Incoming>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let mut io = into_transport(stream);
+    read_transport(into_transport(stream), options).await
+}
+
+pub(crate) async fn read_transport(mut io: Transport, options: AcceptOptions) -> Result<Incoming> {
     let limits = options.limits;
-    let (request, leftover) = with_timeout(options.request_timeout, TimeoutKind::Receive, async {
-        let mut rd = BytesMut::with_capacity(1024);
-        loop {
-            if let Some((req, n)) = parse_request(&rd, &limits)? {
-                rd.advance(n);
-                return Ok((req, rd));
+    let mut rd = BytesMut::with_capacity(1024);
+    let head = with_timeout(
+        options.request_timeout,
+        TimeoutKind::Receive,
+        read_head(&mut io, &mut rd, &limits),
+    )
+    .await;
+    let request = match head {
+        Ok(request) => request,
+        Err(e) => {
+            if let Some(rejection) = head_rejection(&e) {
+                let mut out = Vec::new();
+                rejection.write(&mut out);
+                let _ = finish(&mut io, &out).await;
             }
-            rd.reserve(1024);
-            if io.read_buf(&mut rd).await? == 0 {
-                return Err(Error::from(HandshakeError::Truncated));
-            }
+            return Err(e);
         }
-    })
-    .await?;
+    };
     let mut upgrade = check_upgrade(&request);
     if let Ok(up) = &upgrade {
         if !origin_allowed(&options.allowed_origins, up.origin.as_deref()) {
@@ -134,13 +200,68 @@ where
         io,
         request,
         upgrade,
-        leftover,
+        leftover: rd,
         options,
     })
 }
 
+/// Reads until `rd` holds a whole request head; leaves what follows it in
+/// `rd`.
+async fn read_head(io: &mut Transport, rd: &mut BytesMut, limits: &Limits) -> Result<Request> {
+    loop {
+        if let Some((req, n)) = parse_request(rd, limits)? {
+            rd.advance(n);
+            return Ok(req);
+        }
+        rd.reserve(1024);
+        if io.read_buf(rd).await? == 0 {
+            return Err(Error::from(HandshakeError::Truncated));
+        }
+    }
+}
+
+/// The answer to a request head that could not be read, if it deserves one.
+fn head_rejection(e: &Error) -> Option<Rejection> {
+    match e {
+        Error::Handshake(HandshakeError::HeadTooLarge) => {
+            Some(Rejection::new(431, "the request head is too large"))
+        }
+        Error::Handshake(HandshakeError::Malformed(_)) => {
+            Some(Rejection::new(400, "malformed HTTP request"))
+        }
+        Error::Timeout(_) => Some(Rejection::new(408, "the request head took too long")),
+        _ => None,
+    }
+}
+
+/// Sends a final answer, shuts the write side, then reads and drops what
+/// the client still sends (bounded in bytes and time), so that its unread
+/// bytes do not turn our close into a reset that destroys the answer.
+async fn finish(io: &mut Transport, out: &[u8]) -> io::Result<()> {
+    let linger = async {
+        io.write_all(out).await?;
+        io.flush().await?;
+        io.shutdown().await?;
+        let mut scratch = [0u8; 4096];
+        let mut dropped = 0;
+        while dropped < LINGER_BYTES {
+            match io.read(&mut scratch).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => dropped += n,
+            }
+        }
+        Ok(())
+    };
+    tokio::time::timeout(LINGER, linger)
+        .await
+        .unwrap_or_else(|_| Err(io::ErrorKind::TimedOut.into()))
+}
+
 fn origin_allowed(allowed: &[String], origin: Option<&str>) -> bool {
-    allowed.is_empty() || origin.is_some_and(|o| allowed.iter().any(|a| a.eq_ignore_ascii_case(o)))
+    match origin {
+        Some(o) if !allowed.is_empty() => allowed.iter().any(|a| a.eq_ignore_ascii_case(o)),
+        _ => true,
+    }
 }
 
 /// Reads a request and accepts it as a WebSocket (no subprotocol); a bad
@@ -163,12 +284,29 @@ impl Incoming {
         &self.request.path
     }
 
+    /// The client's address (for TCP-based streams).
+    pub fn peer_addr(&self) -> Option<SocketAddr> {
+        self.io.peer_addr()
+    }
+
+    /// This side's address (for TCP-based streams).
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.io.local_addr()
+    }
+
     /// True when this is a valid WebSocket upgrade from an allowed origin.
     pub fn is_upgrade(&self) -> bool {
         self.upgrade.is_ok()
     }
 
-    /// The subprotocols the client offered.
+    /// Why this is not an acceptable upgrade (the status and reason
+    /// [`refuse`](Self::refuse) and [`accept`](Self::accept) answer with),
+    /// or `None` for a valid upgrade.
+    pub fn rejection(&self) -> Option<&Rejection> {
+        self.upgrade.as_ref().err()
+    }
+
+    /// The subprotocols the client offered, in its order of preference.
     pub fn offered_protocols(&self) -> &[String] {
         self.upgrade
             .as_ref()
@@ -177,8 +315,10 @@ impl Incoming {
     }
 
     /// Accepts the upgrade with `protocol` (which must be one the client
-    /// offered) and returns the server-role message socket. A request that
-    /// is not a valid upgrade is answered with its error status and fails.
+    /// offered) and returns the server-role message socket (ASP.NET Core
+    /// `AcceptWebSocketAsync(subProtocol)`). A request that is not a valid
+    /// upgrade is answered with its error status (400, 403 or 426) and
+    /// fails; so does a protocol the client did not offer (answered 500).
     pub async fn accept(self, protocol: Option<&str>) -> Result<MessageWebSocket> {
         let (message_type, mode) = (self.options.message_type, self.options.receive_mode);
         let (session, facts) = self.accept_session(protocol).await?;
@@ -190,6 +330,13 @@ impl Incoming {
         ))
     }
 
+    /// As [`accept`](Self::accept), returning the server-role stream socket
+    /// (binary messages as a byte stream).
+    pub async fn accept_stream(self, protocol: Option<&str>) -> Result<StreamWebSocket> {
+        let (session, facts) = self.accept_session(protocol).await?;
+        Ok(StreamWebSocket::from_session(session, facts))
+    }
+
     pub(crate) async fn accept_session(
         mut self,
         protocol: Option<&str>,
@@ -199,8 +346,7 @@ impl Incoming {
             Err(rej) => {
                 let mut out = Vec::new();
                 rej.write(&mut out);
-                let _ = self.io.write_all(&out).await;
-                let _ = self.io.shutdown().await;
+                let _ = finish(&mut self.io, &out).await;
                 return Err(Error::invalid(format!(
                     "not a valid WebSocket upgrade: answered {} ({})",
                     rej.status, rej.reason
@@ -209,6 +355,10 @@ impl Incoming {
         };
         if let Some(p) = protocol {
             if !up.protocols.iter().any(|o| o == p) {
+                let mut out = Vec::new();
+                Rejection::new(500, "the server chose a subprotocol that was not offered")
+                    .write(&mut out);
+                let _ = finish(&mut self.io, &out).await;
                 return Err(Error::invalid(format!("subprotocol {p:?} was not offered")));
             }
         }
@@ -225,6 +375,8 @@ impl Incoming {
             receive_timeout: o.receive_timeout,
             close_timeout: o.close_timeout,
             read_chunk: o.receive_buffer_size.max(256),
+            keep_alive_interval: o.keep_alive_interval,
+            keep_alive_timeout: o.keep_alive_timeout,
             ..SessionOptions::default()
         };
         let facts = ConnectionFacts {
@@ -244,39 +396,65 @@ impl Incoming {
         Ok((session, facts))
     }
 
-    /// Answers the request as plain HTTP (status, content type, body) and
-    /// closes the connection.
-    pub async fn respond(mut self, status: u16, content_type: &str, body: &[u8]) -> Result<()> {
-        let mut out = Vec::with_capacity(128 + body.len());
-        let headers = [("Content-Type".to_owned(), content_type.to_owned())];
-        write_response(status, reason_phrase(status), &headers, body, &mut out);
-        self.io.write_all(&out).await?;
-        self.io.shutdown().await?;
+    /// Refuses the request: a request that is not an acceptable upgrade gets
+    /// what is wrong with it (400, 403 or 426 with `Sec-WebSocket-Version:
+    /// 13`, see [`rejection`](Self::rejection)); a valid upgrade the
+    /// application does not want gets 403.
+    pub async fn refuse(mut self) -> Result<()> {
+        let rejection = match &self.upgrade {
+            Err(rejection) => rejection.clone(),
+            Ok(_) => Rejection::new(403, "upgrade refused"),
+        };
+        let mut out = Vec::new();
+        rejection.write(&mut out);
+        finish(&mut self.io, &out).await?;
         Ok(())
     }
-}
 
-/// The reason phrase of common status codes.
-pub(crate) fn reason_phrase(status: u16) -> &'static str {
-    match status {
-        200 => "OK",
-        204 => "No Content",
-        301 => "Moved Permanently",
-        302 => "Found",
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        403 => "Forbidden",
-        404 => "Not Found",
-        426 => "Upgrade Required",
-        500 => "Internal Server Error",
-        503 => "Service Unavailable",
-        _ => "",
+    /// Answers the request as plain HTTP (status, content type, body) and
+    /// closes the connection. A `HEAD` request gets the headers only.
+    pub async fn respond(self, status: u16, content_type: &str, body: &[u8]) -> Result<()> {
+        self.respond_with(status, &[("Content-Type", content_type)], body)
+            .await
+    }
+
+    /// Answers the request as plain HTTP with these headers (`Content-Length`
+    /// and `Connection: close` are added, and any given are left out) and
+    /// closes the connection. A `HEAD` request gets the headers only.
+    ///
+    /// Fails with [`Error::InvalidArgument`], sending nothing, for a status
+    /// outside 200-599 or a header that is not a token name with a value
+    /// free of control characters.
+    pub async fn respond_with(
+        mut self,
+        status: u16,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Result<()> {
+        if !(200..=599).contains(&status) {
+            return Err(Error::invalid(format!(
+                "HTTP status {status} cannot end a request (200-599)"
+            )));
+        }
+        let mut owned = Vec::with_capacity(headers.len());
+        for &(name, value) in headers {
+            validate_header(name, value)
+                .map_err(|why| Error::invalid(format!("header {name:?}: {why}")))?;
+            owned.push((name.to_owned(), value.to_owned()));
+        }
+        let mut out = Vec::with_capacity(128 + body.len());
+        write_response(status, reason_phrase(status), &owned, body, &mut out);
+        if self.request.method.eq_ignore_ascii_case("HEAD") {
+            out.truncate(out.len() - body.len());
+        }
+        finish(&mut self.io, &out).await?;
+        Ok(())
     }
 }
 
 /// Keeps the concrete type of the common streams (for addresses and
 /// certificates), boxing the rest.
-fn into_transport<S>(stream: S) -> Transport
+pub(crate) fn into_transport<S>(stream: S) -> Transport
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {

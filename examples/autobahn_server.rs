@@ -1,0 +1,58 @@
+//! The server under test for the Autobahn|Testsuite fuzzing client
+//! (`tests/autobahn/server.sh`): echoes every message back, text as text
+//! and binary as binary, until the client closes.
+//!
+//! ```text
+//! cargo run --release --example autobahn_server -- 127.0.0.1:0
+//! ```
+//!
+//! Prints `LISTENING <port>` first. Limits are permissive (some cases send
+//! 16 MiB messages in one frame) and there are no keep-alive pings, which
+//! would only add frames the cases do not expect.
+
+use std::time::Duration;
+
+use wsock::Received;
+use wsock::server::{AcceptOptions, Incoming, Listener};
+
+fn options() -> AcceptOptions {
+    let mut o = AcceptOptions::default();
+    o.max_message_size = 64 << 20;
+    o.max_frame_size = 64 << 20;
+    o.keep_alive_interval = None;
+    o.receive_buffer_size = 64 * 1024;
+    o.close_timeout = Some(Duration::from_secs(5));
+    o
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:9002".into());
+    let listener = Listener::bind(&*addr, options()).await?;
+    println!("LISTENING {}", listener.local_addr().port());
+    listener.on_error(|peer, e| eprintln!("{peer:?}: {e}"));
+    listener.serve(echo).await?;
+    Ok(())
+}
+
+async fn echo(incoming: Incoming) {
+    if !incoming.is_upgrade() {
+        let _ = incoming.refuse().await;
+        return;
+    }
+    let Ok(mut ws) = incoming.accept(None).await else {
+        return;
+    };
+    loop {
+        match ws.receive().await {
+            Ok(Received::Message(m)) => {
+                if ws.send_message(&m).await.is_err() {
+                    return;
+                }
+            }
+            Ok(Received::Closed { .. }) | Err(_) => return,
+        }
+    }
+}

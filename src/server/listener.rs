@@ -1,0 +1,199 @@
+//! [`Listener`]: a TCP (or TLS) port that hands over requests.
+//!
+//! A task accepts connections and gives each its own task for the TLS
+//! handshake and the request head, so a slow client holds up no one else.
+//! What fails before a request is read (a TLS handshake, a malformed,
+//! oversized or slow head) is answered where HTTP allows, closed and reported
+//! to the error handler, if any; the listener goes on. At most
+//! [`MAX_PENDING_CONNECTIONS`] connections are between accept and hand-over at once:
+//! past that, new connections wait in the kernel's backlog.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::net::{TcpListener, ToSocketAddrs};
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinHandle;
+
+use super::{AcceptOptions, Incoming, read_transport};
+use crate::connect::Transport;
+use crate::error::{Error, Result, TimeoutKind};
+use crate::session::with_timeout;
+
+/// The most connections between accept and hand-over (TLS handshake and
+/// request head in progress, or waiting for [`Listener::accept`]).
+pub const MAX_PENDING_CONNECTIONS: usize = 1024;
+
+/// How long to wait before accepting again after the listening socket
+/// failed (out of file descriptors, say), so a lasting failure does not spin.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+type ErrorHandler = Arc<dyn Fn(Option<SocketAddr>, &Error) + Send + Sync>;
+
+/// Where per-connection errors go; set any time.
+#[derive(Default)]
+struct ErrorSink(Mutex<Option<ErrorHandler>>);
+
+impl ErrorSink {
+    fn report(&self, peer: Option<SocketAddr>, error: &Error) {
+        let handler = self.0.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        if let Some(handler) = handler {
+            handler(peer, error);
+        }
+    }
+}
+
+/// A listening port that accepts connections, reads their request heads
+/// concurrently and hands over each request as an [`Incoming`].
+///
+/// Dropping the listener stops accepting; connections already handed over
+/// live on.
+pub struct Listener {
+    local_addr: SocketAddr,
+    incoming: mpsc::Receiver<Incoming>,
+    errors: Arc<ErrorSink>,
+    task: JoinHandle<()>,
+}
+
+impl fmt::Debug for Listener {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Listener")
+            .field("local_addr", &self.local_addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Listener {
+    /// Listens on `addr` (port 0: any free port, see
+    /// [`local_addr`](Self::local_addr)) for `ws://` (and plain `http://`)
+    /// requests.
+    pub async fn bind(addr: impl ToSocketAddrs, options: AcceptOptions) -> Result<Listener> {
+        Listener::from_tcp(TcpListener::bind(addr).await?, options, None)
+    }
+
+    /// Listens on `addr` for `wss://` (and `https://`) requests, with this
+    /// TLS configuration.
+    pub async fn bind_tls(
+        addr: impl ToSocketAddrs,
+        options: AcceptOptions,
+        tls: Arc<rustls::ServerConfig>,
+    ) -> Result<Listener> {
+        Listener::from_tcp(TcpListener::bind(addr).await?, options, Some(tls))
+    }
+
+    /// Serves on a listening socket made elsewhere; TLS if `tls` is given.
+    /// Must be called inside a Tokio runtime.
+    pub fn from_tcp(
+        tcp: TcpListener,
+        options: AcceptOptions,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> Result<Listener> {
+        let local_addr = tcp.local_addr()?;
+        let (tx, rx) = mpsc::channel(64);
+        let errors = Arc::new(ErrorSink::default());
+        let tls = tls.map(tokio_rustls::TlsAcceptor::from);
+        let task = tokio::spawn(accept_loop(tcp, options, tls, tx, errors.clone()));
+        Ok(Listener {
+            local_addr,
+            incoming: rx,
+            errors,
+            task,
+        })
+    }
+
+    /// The address listened on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Calls `handler` with the client's address (when known) and the error
+    /// for each connection that failed before its request was handed over,
+    /// and for failures of the listening socket itself (address `None`).
+    /// Without a handler such errors are dropped silently.
+    pub fn on_error(&self, handler: impl Fn(Option<SocketAddr>, &Error) + Send + Sync + 'static) {
+        *self.errors.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(handler));
+    }
+
+    /// The next request. Connections that fail before a request is read
+    /// never show up here (see [`on_error`](Self::on_error)), so an error
+    /// from this method means the listener itself is gone.
+    pub async fn accept(&mut self) -> Result<Incoming> {
+        self.incoming.recv().await.ok_or_else(|| {
+            Error::Io(std::io::Error::new(
+                std::io::ErrorKind::BrokenPipe,
+                "the listener's accept task ended",
+            ))
+        })
+    }
+
+    /// Runs `handler` on every request, each in its own task, for as long as
+    /// the listener lives.
+    pub async fn serve<F, Fut>(mut self, mut handler: F) -> Result<()>
+    where
+        F: FnMut(Incoming) -> Fut,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        loop {
+            let incoming = self.accept().await?;
+            tokio::spawn(handler(incoming));
+        }
+    }
+}
+
+async fn accept_loop(
+    tcp: TcpListener,
+    options: AcceptOptions,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    tx: mpsc::Sender<Incoming>,
+    errors: Arc<ErrorSink>,
+) {
+    let pending = Arc::new(Semaphore::new(MAX_PENDING_CONNECTIONS));
+    loop {
+        let Ok(permit) = pending.clone().acquire_owned().await else {
+            return;
+        };
+        let (stream, peer) = match tcp.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                errors.report(None, &Error::from(e));
+                tokio::time::sleep(ACCEPT_BACKOFF).await;
+                continue;
+            }
+        };
+        if tx.is_closed() {
+            return;
+        }
+        let _ = stream.set_nodelay(true);
+        let (options, tls, tx, errors) = (options.clone(), tls.clone(), tx.clone(), errors.clone());
+        tokio::spawn(async move {
+            let transport = match tls {
+                None => Ok(Transport::Tcp(stream)),
+                Some(acceptor) => {
+                    with_timeout(options.request_timeout, TimeoutKind::Receive, async {
+                        Ok(acceptor.accept(stream).await?)
+                    })
+                    .await
+                    .map(|s| Transport::ServerTls(Box::new(s)))
+                }
+            };
+            let incoming = match transport {
+                Ok(io) => read_transport(io, options).await,
+                Err(e) => Err(e),
+            };
+            match incoming {
+                // A send fails only when the listener is gone.
+                Ok(incoming) => drop(tx.send(incoming).await),
+                Err(e) => errors.report(Some(peer), &e),
+            }
+            drop(permit);
+        });
+    }
+}
