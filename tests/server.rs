@@ -572,3 +572,71 @@ async fn a_tls_listener_serves_wss() {
     }
     ws.close(1000, "").await.unwrap();
 }
+
+#[tokio::test]
+async fn a_valid_upgrade_can_be_refused() {
+    let mut listener = Listener::bind("127.0.0.1:0", AcceptOptions::default())
+        .await
+        .unwrap();
+    let addr = listener.local_addr();
+    let server = tokio::spawn(async move {
+        let incoming = listener.accept().await?;
+        assert!(incoming.is_upgrade() && incoming.rejection().is_none());
+        incoming.refuse().await
+    });
+    let err = MessageWebSocket::connect(
+        &format!("ws://{addr}/ws"),
+        MessageWebSocketControl::default(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.status(), WebErrorStatus::Forbidden);
+    server.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn any_tokio_stream_can_be_accepted() {
+    // An in-memory pipe instead of TCP: the server role only needs
+    // AsyncRead + AsyncWrite.
+    let (mut client, server_end) = tokio::io::duplex(64 * 1024);
+    let server = tokio::spawn(async move {
+        let incoming = wsock::server::read_request(server_end, AcceptOptions::default()).await?;
+        assert_eq!(incoming.peer_addr(), None);
+        let ws = incoming.accept(None).await?;
+        assert_eq!(ws.information().remote_address(), None);
+        common::echo(ws).await;
+        Ok::<_, Error>(())
+    });
+    client.write_all(upgrade("").as_bytes()).await.unwrap();
+    let mut buf = BytesMut::new();
+    let end = loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        assert!(client.read_buf(&mut buf).await.unwrap() > 0);
+    };
+    assert!(buf.split_to(end).starts_with(b"HTTP/1.1 101 "));
+    let mut conn = Connection::new(Config::new(Role::Client));
+    conn.encode_data(wsock::proto::DataKind::Text, b"through a pipe", true, true)
+        .unwrap();
+    conn.encode_close(Some(&CloseFrame {
+        code: 1000,
+        reason: String::new(),
+    }))
+    .unwrap();
+    let out = conn.output().split();
+    client.write_all(&out).await.unwrap();
+    let mut events = Vec::new();
+    while events.len() < 2 {
+        match conn.decode(&mut buf).unwrap() {
+            Some(ev) => events.push(ev),
+            None => assert!(client.read_buf(&mut buf).await.unwrap() > 0),
+        }
+    }
+    match &events[0] {
+        Event::Data { payload, .. } => assert_eq!(&payload[..], b"through a pipe"),
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(&events[1], Event::Close(Some(f)) if f.code == 1000));
+    server.await.unwrap().unwrap();
+}

@@ -58,6 +58,8 @@ async function main() {
       "--disable-sync",
     ],
     viewport: { width: 1000, height: 760 },
+    // For a manual https:// run against a self-signed certificate.
+    ignoreHTTPSErrors: pageUrl.startsWith("https:"),
   });
   const problems = [];
   let page;
