@@ -547,7 +547,7 @@ async fn the_default_keep_alive_is_two_minutes() {
 #[tokio::test]
 async fn a_tls_listener_serves_wss() {
     let ca = common::tls::Ca::new();
-    let (leaf, key) = ca.leaf(&["localhost"], false);
+    let (leaf, key) = ca.leaf(&["127.0.0.1"], false);
     let config = rustls::ServerConfig::builder_with_provider(common::tls::provider())
         .with_safe_default_protocol_versions()
         .unwrap()
@@ -562,7 +562,7 @@ async fn a_tls_listener_serves_wss() {
 
     let mut c = MessageWebSocketControl::default();
     c.tls_client_config = Some(ca.client_config());
-    let mut ws = MessageWebSocket::connect(&format!("wss://localhost:{port}/ws"), c)
+    let mut ws = MessageWebSocket::connect(&format!("wss://127.0.0.1:{port}/ws"), c)
         .await
         .unwrap();
     ws.send_binary(&[1, 2, 3]).await.unwrap();
