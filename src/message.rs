@@ -455,9 +455,7 @@ impl MessageSender {
     pub async fn close(&mut self, code: u16, reason: &str) -> Result<()> {
         let frame = user_close_frame(code, reason)?;
         self.shared
-            .run_timeout(self.close_timeout, TimeoutKind::Close, |s, cx| {
-                s.poll_close(cx, Side::Writer, Some(&frame))
-            })
+            .close(Side::Writer, Some(&frame), self.close_timeout)
             .await
     }
 }
