@@ -558,24 +558,6 @@ impl MessageReceiver {
     }
 }
 
-fn close_on_last_drop(shared: &Shared) {
-    if shared.is_last() {
-        shared.lock().close_on_drop(proto::close::GOING_AWAY);
-    }
-}
-
-impl Drop for MessageSender {
-    fn drop(&mut self) {
-        close_on_last_drop(&self.shared);
-    }
-}
-
-impl Drop for MessageReceiver {
-    fn drop(&mut self) {
-        close_on_last_drop(&self.shared);
-    }
-}
-
 impl futures_core::Stream for MessageReceiver {
     type Item = Result<Message>;
 

@@ -650,6 +650,16 @@ impl Shared {
     }
 }
 
+impl Drop for Shared {
+    /// Dropping the user's last handle to an open socket closes it with 1001
+    /// (going away), without waiting.
+    fn drop(&mut self) {
+        if self.is_last() {
+            self.lock().close_on_drop(proto::close::GOING_AWAY);
+        }
+    }
+}
+
 /// The keep-alive timer: a task that wakes when a ping or pong is due,
 /// and ends with the session.
 fn spawn_keep_alive(session: std::sync::Weak<Mutex<Session>>) {
