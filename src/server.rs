@@ -232,6 +232,7 @@ impl Incoming {
             remote_address: self.io.peer_addr(),
             protocol: protocol.map(str::to_owned),
             server_certificates: Vec::new(),
+            server_certificate_errors: Vec::new(),
         };
         let session = Session::new(
             self.io,
