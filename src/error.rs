@@ -296,7 +296,8 @@ pub enum Error {
     Handshake(#[from] HandshakeError),
 
     /// The HTTP proxy did not open the tunnel: it refused (its answer, with
-    /// the status and headers, in [`HandshakeError::Status`]; 407 is
+    /// the status and headers, in [`HandshakeError::Status`]; 407, and 401
+    /// as some proxies answer a wrong credential, are
     /// [`WebErrorStatus::ProxyAuthenticationRequired`]), or its answer was
     /// malformed, too large or cut short.
     #[error("HTTP proxy: {0}")]
@@ -343,6 +344,11 @@ impl Error {
             },
             Error::Timeout(_) => WebErrorStatus::Timeout,
             Error::Tls(e) => tls_status(e),
+            // Before the tunnel exists no request has reached the server: a
+            // 401 (tinyproxy's answer to a wrong credential) is the proxy's.
+            Error::Proxy(HandshakeError::Status(r)) if r.status == 401 => {
+                WebErrorStatus::ProxyAuthenticationRequired
+            }
             Error::Handshake(e) | Error::Proxy(e) => e.status(),
             Error::Protocol(_) => WebErrorStatus::ConnectionAborted,
             Error::Io(e) => io_status(e),
