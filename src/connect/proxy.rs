@@ -33,7 +33,8 @@ use crate::handshake::{HandshakeError, HttpResponse, Limits};
 /// ([`ProxyConfig::from_env`]); either may exclude hosts with a `NO_PROXY`
 /// list ([`ProxyConfig::with_no_proxy`]). Both `ws://` and `wss://` go
 /// through a `CONNECT` tunnel; for `wss://` the TLS handshake runs inside
-/// it, end to end with the server.
+/// it, end to end with the server. A socket's `remote_address` is then the
+/// proxy's.
 ///
 /// ```
 /// use wsock::ProxyConfig;
