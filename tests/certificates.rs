@@ -353,3 +353,63 @@ async fn conflicting_or_empty_trust_is_an_invalid_argument() {
         .unwrap_err();
     assert_eq!(err.status(), WebErrorStatus::CannotConnect, "{err:?}");
 }
+
+/// Serves `chain` but signs the handshake with an unrelated key, as an
+/// impostor holding a copy of a real certificate would.
+#[derive(Debug)]
+struct Impostor(Arc<rustls::sign::CertifiedKey>);
+
+impl rustls::server::ResolvesServerCert for Impostor {
+    fn resolve(
+        &self,
+        _: rustls::server::ClientHello<'_>,
+    ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        Some(self.0.clone())
+    }
+}
+
+#[tokio::test]
+async fn ignoring_every_error_still_checks_the_handshake_signature() {
+    let ca = Ca::new("wsock test CA");
+    let leaf = ca.server(&["localhost"], false);
+    let stranger = ca.server(&["localhost"], false);
+    let wrong_key = rustls::crypto::ring::sign::any_supported_type(&stranger.key()).unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_cert_resolver(Arc::new(Impostor(Arc::new(
+        rustls::sign::CertifiedKey::new(leaf.chain.clone(), wrong_key),
+    ))));
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let _ = acceptor.accept(tcp).await;
+        }
+    });
+
+    let (check, calls) = hook(true);
+    let mut control = MessageWebSocketControl::default();
+    control.ignorable_server_certificate_errors = Cvr::ALL.to_vec();
+    control.server_custom_validation = Some(check);
+    let err = connect(port, control).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Tls(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::BadSignature
+            ))
+        ),
+        "{err:?}"
+    );
+    assert_eq!(err.status(), WebErrorStatus::CertificateContainsErrors);
+    // The certificate itself passed (its problem, Untrusted, was ignored).
+    assert_eq!(
+        calls.lock().unwrap()[0].server_certificate_errors,
+        [Cvr::Untrusted]
+    );
+}
