@@ -1,18 +1,24 @@
 //! Opening a client connection: URL, transport, upgrade, then a
 //! [`Session`]. Both socket types open through here; the layout in DESIGN.md
 //! has no home for this glue between `connect/` and `handshake/`, and it
-//! belongs to neither.
+//! belongs to neither. Basic authentication of the upgrade (a 401, then
+//! the request again with the credential) is here too: see
+//! [`Credential`] for the rules.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use bytes::{Buf, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::connect::{self, Target, Transport};
+use crate::connect::{self, ConnectOptions, Target, TlsSetup, Transport};
 use crate::control::ClientOptions;
+use crate::credential::{Credential, offers_basic};
 use crate::error::{Error, Result, TimeoutKind};
-use crate::handshake::client::{Request, parse_response, write_request};
-use crate::handshake::{HandshakeError, Limits, generate_key};
+use crate::handshake::client::{Request, parse_response, response_body_len, write_request};
+use crate::handshake::{
+    HandshakeError, HttpResponse, Limits, generate_key, has_token, header_values,
+};
 use crate::information::{ConnectionFacts, Stats};
 use crate::proto::{Config, Connection, Role};
 use crate::session::{Session, with_timeout};
@@ -28,10 +34,19 @@ pub(crate) async fn open(
     let mut target = Target::parse(&url)?;
     with_timeout(opts.connect_timeout, TimeoutKind::Connect, async {
         let mut redirects = 0;
-        let (io, protocol, leftover) = loop {
-            let mut io = connect::open(&target, &opts.connect).await?;
-            match upgrade(&mut io, &target, opts).await {
-                Ok((protocol, leftover)) => break (io, protocol, leftover),
+        let (io, protocol, leftover, tls) = loop {
+            let authorization = authorization(opts, &target)?;
+            let mut connect = opts.connect.clone();
+            let tls = if target.tls {
+                let setup =
+                    connect::tls_setup(opts.connect.tls.as_ref(), &opts.connect.certificates)?;
+                connect.tls = Some(setup.config.clone());
+                Some(setup)
+            } else {
+                None
+            };
+            match connect_and_upgrade(&target, opts, &connect, authorization).await {
+                Ok((io, protocol, leftover)) => break (io, protocol, leftover, tls),
                 Err(Error::Handshake(HandshakeError::Status(resp)))
                     if matches!(resp.status, 301 | 302 | 303 | 307 | 308) =>
                 {
@@ -58,6 +73,10 @@ pub(crate) async fn open(
             protocol,
             server_certificates: io.peer_certificates().unwrap_or_default(),
             unsolicited_pong_interval: opts.session.unsolicited_pong_interval,
+            server_certificate_errors: tls
+                .as_ref()
+                .map(TlsSetup::server_certificate_errors)
+                .unwrap_or_default(),
         };
         let mut config = Config::new(Role::Client);
         config.max_frame_size = opts.max_frame_size.min(max_message_size);
@@ -87,21 +106,125 @@ fn redirect_url(base: &str, location: &str) -> Option<String> {
     Some(next.into())
 }
 
-/// Sends the upgrade request and reads the answer. Returns the chosen
-/// subprotocol and the bytes that followed the answer's head.
+/// The `Authorization` value to offer, if any: the server credential, else
+/// the URL's, as Basic. None when the caller set an `Authorization` header
+/// of their own, and over `ws://` unless unencrypted credentials are
+/// allowed (asking to send them up front there is an invalid argument).
+fn authorization(opts: &ClientOptions, target: &Target) -> Result<Option<Authorization>> {
+    let credential = opts.server_credential.clone().or_else(|| {
+        let (user, password) = target.credentials.clone()?;
+        Some(Credential::new(user, password))
+    });
+    let Some(credential) = credential else {
+        return Ok(None);
+    };
+    if opts
+        .headers
+        .iter()
+        .any(|(n, _)| n.eq_ignore_ascii_case("authorization"))
+    {
+        return Ok(None);
+    }
+    if !target.tls && !opts.allow_unencrypted_credentials {
+        if opts.pre_authenticate {
+            return Err(Error::invalid(
+                "pre_authenticate would send the password unencrypted over ws://; \
+                 use wss:// or set allow_unencrypted_credentials",
+            ));
+        }
+        return Ok(None);
+    }
+    Ok(Some(Authorization {
+        value: credential.basic()?,
+        up_front: opts.pre_authenticate,
+    }))
+}
+
+/// A Basic credential ready to send, and whether to send it before any 401.
+#[derive(Debug)]
+struct Authorization {
+    value: String,
+    up_front: bool,
+}
+
+/// Connects and upgrades; on a 401 that invites Basic credentials, when
+/// there is one and it was not sent yet, upgrades again with it: on the
+/// same connection if the server kept it usable, else on a new one (also
+/// when the kept one turns out to be closed before answering).
+async fn connect_and_upgrade(
+    target: &Target,
+    opts: &ClientOptions,
+    connect: &ConnectOptions,
+    authorization: Option<Authorization>,
+) -> Result<(Transport, Option<String>, BytesMut)> {
+    let mut io = connect::open(target, connect).await?;
+    let mut sent = authorization
+        .as_ref()
+        .filter(|a| a.up_front)
+        .map(|a| a.value.as_str());
+    // True while retrying on a connection kept from a 401.
+    let mut reused = false;
+    loop {
+        match upgrade(&mut io, target, opts, sent).await {
+            Ok(Upgrade::Accepted(protocol, leftover)) => return Ok((io, protocol, leftover)),
+            Ok(Upgrade::Refused(response, reusable)) => {
+                let retry = match &authorization {
+                    Some(a) if sent.is_none() && response.status == 401 => {
+                        offers_basic(&response).then_some(a.value.as_str())
+                    }
+                    _ => None,
+                };
+                let Some(value) = retry else {
+                    return Err(HandshakeError::Status(response).into());
+                };
+                sent = Some(value);
+                reused = reusable;
+                if !reusable {
+                    io = connect::open(target, connect).await?;
+                }
+            }
+            // The kept connection was closed under us: once more, anew.
+            Err(Error::Handshake(HandshakeError::Truncated) | Error::Io(_)) if reused => {
+                reused = false;
+                io = connect::open(target, connect).await?;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// How an upgrade request was answered.
+enum Upgrade {
+    /// 101: the chosen subprotocol and the bytes after the head.
+    Accepted(Option<String>, BytesMut),
+    /// Another status, and whether the connection can carry another
+    /// request (HTTP/1.1, no `Connection: close`, the body read whole and
+    /// nothing after it).
+    Refused(Box<HttpResponse>, bool),
+}
+
+/// Sends the upgrade request (with `authorization`, if any) and reads the
+/// answer.
 async fn upgrade(
     io: &mut Transport,
     target: &Target,
     opts: &ClientOptions,
-) -> Result<(Option<String>, BytesMut)> {
+    authorization: Option<&str>,
+) -> Result<Upgrade> {
     let key = generate_key();
+    let mut headers = Cow::Borrowed(&opts.headers);
+    if let Some(value) = authorization {
+        headers
+            .to_mut()
+            .push(("Authorization".to_owned(), value.to_owned()));
+    }
     let req = Request {
         host: &target.host_header,
         resource: &target.resource,
         key: &key,
         protocols: &opts.protocols,
         extensions: None,
-        headers: &opts.headers,
+        headers: &headers,
     };
     let mut out = Vec::with_capacity(256);
     write_request(&req, &mut out);
@@ -114,18 +237,19 @@ async fn upgrade(
         match parse_response(&rd, &req, &limits) {
             Ok(Some((accepted, head_len))) => {
                 rd.advance(head_len);
-                return Ok((accepted.protocol, rd));
+                return Ok(Upgrade::Accepted(accepted.protocol, rd));
             }
             Ok(None) => {}
             Err(HandshakeError::Status(resp)) => {
-                // Keep reading the body (bounded) while the server sends it.
-                let want = resp
-                    .header("content-length")
-                    .and_then(|v| v.trim().parse::<usize>().ok())
+                // Keep reading a body of known length (bounded) while the
+                // server sends it; one without (until close, or chunked) is
+                // reported as far as it came.
+                let want = response_body_len(resp.status, &resp.headers)
                     .unwrap_or(0)
                     .min(limits.max_body_size);
                 if resp.body.len() >= want || read_more(io, &mut rd).await? == 0 {
-                    return Err(HandshakeError::Status(resp).into());
+                    let reusable = reusable(&rd, &resp, &limits);
+                    return Ok(Upgrade::Refused(resp, reusable));
                 }
                 continue;
             }
@@ -135,6 +259,17 @@ async fn upgrade(
             return Err(HandshakeError::Truncated.into());
         }
     }
+}
+
+/// Whether the connection that carried `response` (whose bytes start `rd`)
+/// can carry another request.
+fn reusable(rd: &[u8], response: &HttpResponse, limits: &Limits) -> bool {
+    let Ok(Some(head)) = connect::parse_head(rd, limits) else {
+        return false;
+    };
+    let closes = has_token(header_values(&response.headers, "connection"), "close");
+    let body = response_body_len(response.status, &response.headers);
+    head.version == 1 && !closes && body.is_some_and(|n| head.len.checked_add(n) == Some(rd.len()))
 }
 
 async fn read_more(io: &mut Transport, rd: &mut BytesMut) -> Result<usize> {

@@ -8,13 +8,18 @@
 //! [`set_message_type`](crate::MessageWebSocket::set_message_type).
 //!
 //! Both controls carry the same shared options (timeouts, subprotocols,
-//! request headers, TLS); one macro writes them into both, so their names,
-//! defaults and docs cannot drift apart.
+//! request headers, TLS, certificates, credentials, proxy); one macro
+//! writes them into both, so their names, defaults and docs cannot drift
+//! apart.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::connect::{ConnectOptions, Resolve};
+use rustls::pki_types::CertificateDer;
+
+use crate::certificates::{ChainValidationResult, ClientCertificate, ServerCustomValidation};
+use crate::connect::{CertificateOptions, ConnectOptions, ProxyConfig, Resolve};
+use crate::credential::Credential;
 use crate::error::{Error, Result};
 use crate::handshake::client::{is_reserved_header, validate_header};
 use crate::session::SessionOptions;
@@ -87,7 +92,10 @@ macro_rules! control {
             /// Largest frame accepted from the peer. Default 16 MiB.
             pub max_frame_size: usize,
             /// TLS settings for `wss://`. `None`: the Mozilla roots of
-            /// webpki-roots and rustls' safe defaults.
+            /// webpki-roots and rustls' safe defaults, with the certificate
+            /// options below. A configuration given here replaces those
+            /// options (setting both fails the connect as an invalid
+            /// argument).
             pub tls_client_config: Option<Arc<rustls::ClientConfig>>,
             /// Send a ping this often while the connection is open (.NET
             /// `KeepAliveInterval`). `None` (the default): no pings.
@@ -110,6 +118,46 @@ macro_rules! control {
             /// Name resolver used in place of the system's. `None` (the
             /// default): the system resolver.
             pub resolver: Option<Arc<dyn Resolve>>,
+            /// Root certificates trusted for `wss://`, beside the Mozilla
+            /// roots (or instead of them, with `use_default_roots` off).
+            /// [`certificates::parse_certificates`](crate::certificates::parse_certificates)
+            /// reads them from PEM or DER. Empty by default.
+            pub trusted_root_certificates: Vec<CertificateDer<'static>>,
+            /// Trust the Mozilla roots of webpki-roots. Default true.
+            pub use_default_roots: bool,
+            /// Problems with the server's certificate that do not fail the
+            /// connection (WinRT `IgnorableServerCertificateErrors`); they
+            /// are still reported by the information. Empty by default. See
+            /// [`crate::certificates`] for how they are found.
+            pub ignorable_server_certificate_errors: Vec<ChainValidationResult>,
+            /// The application's own check of the server's certificate
+            /// (WinRT `ServerCustomValidationRequested`), run after the
+            /// built-in one passed. `None` by default.
+            pub server_custom_validation: Option<ServerCustomValidation>,
+            /// A certificate and key offered to servers that ask for one
+            /// (WinRT `ClientCertificate`). `None` by default.
+            pub client_certificate: Option<ClientCertificate>,
+            /// User name and password for HTTP Basic authentication of the
+            /// upgrade (WinRT `ServerCredential`), sent when the server
+            /// answers 401, or at once with `pre_authenticate`. `None`: the
+            /// URL's user name and password, if it has them. See
+            /// [`Credential`] for the rules.
+            pub server_credential: Option<Credential>,
+            /// Send the server credential with the first request instead of
+            /// waiting for a 401. Default false.
+            pub pre_authenticate: bool,
+            /// Allow the server credential over plain `ws://`, where anyone
+            /// on the way can read it. Default false: a credential is only
+            /// sent over `wss://`.
+            pub allow_unencrypted_credentials: bool,
+            /// The HTTP proxy to go through. `None` (the default): connect
+            /// directly; the environment's proxy variables are read only
+            /// through [`ProxyConfig::from_env`].
+            pub proxy: Option<ProxyConfig>,
+            /// User name and password for the proxy (WinRT
+            /// `ProxyCredential`), sent as `Proxy-Authorization: Basic`.
+            /// `None`: the proxy URL's own, if it has them.
+            pub proxy_credential: Option<Credential>,
             request_headers: Vec<(String, String)>,
         }
 
@@ -132,6 +180,16 @@ macro_rules! control {
                     desired_unsolicited_pong_interval: None,
                     max_redirects: 0,
                     resolver: None,
+                    trusted_root_certificates: Vec::new(),
+                    use_default_roots: true,
+                    ignorable_server_certificate_errors: Vec::new(),
+                    server_custom_validation: None,
+                    client_certificate: None,
+                    server_credential: None,
+                    pre_authenticate: false,
+                    allow_unencrypted_credentials: false,
+                    proxy: None,
+                    proxy_credential: None,
                     request_headers: Vec::new(),
                 }
             }
@@ -165,8 +223,20 @@ macro_rules! control {
                         no_delay,
                         tls: self.tls_client_config.clone(),
                         resolver: self.resolver.clone(),
+                        certificates: CertificateOptions {
+                            trusted_roots: self.trusted_root_certificates.clone(),
+                            use_default_roots: self.use_default_roots,
+                            ignorable: self.ignorable_server_certificate_errors.clone(),
+                            custom_validation: self.server_custom_validation.clone(),
+                            client_certificate: self.client_certificate.clone(),
+                        },
+                        proxy: self.proxy.clone(),
+                        proxy_credential: self.proxy_credential.clone(),
                         ..ConnectOptions::default()
                     },
+                    server_credential: self.server_credential.clone(),
+                    pre_authenticate: self.pre_authenticate,
+                    allow_unencrypted_credentials: self.allow_unencrypted_credentials,
                     session: SessionOptions {
                         send_timeout: self.send_timeout,
                         receive_timeout: self.receive_timeout,
@@ -257,6 +327,9 @@ pub(crate) struct ClientOptions {
     pub(crate) session: SessionOptions,
     pub(crate) max_frame_size: usize,
     pub(crate) max_redirects: u32,
+    pub(crate) server_credential: Option<Credential>,
+    pub(crate) pre_authenticate: bool,
+    pub(crate) allow_unencrypted_credentials: bool,
 }
 
 impl ClientOptions {

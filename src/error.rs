@@ -295,6 +295,14 @@ pub enum Error {
     #[error("WebSocket handshake failed: {0}")]
     Handshake(#[from] HandshakeError),
 
+    /// The HTTP proxy did not open the tunnel: it refused (its answer, with
+    /// the status and headers, in [`HandshakeError::Status`]; 407, and 401
+    /// as some proxies answer a wrong credential, are
+    /// [`WebErrorStatus::ProxyAuthenticationRequired`]), or its answer was
+    /// malformed, too large or cut short.
+    #[error("HTTP proxy: {0}")]
+    Proxy(HandshakeError),
+
     /// The peer violated RFC 6455 (or we refused what it sent, such as a
     /// message over the size limit). The connection was closed with
     /// [`ProtocolError::close_code`].
@@ -336,7 +344,12 @@ impl Error {
             },
             Error::Timeout(_) => WebErrorStatus::Timeout,
             Error::Tls(e) => tls_status(e),
-            Error::Handshake(e) => e.status(),
+            // Before the tunnel exists no request has reached the server: a
+            // 401 (tinyproxy's answer to a wrong credential) is the proxy's.
+            Error::Proxy(HandshakeError::Status(r)) if r.status == 401 => {
+                WebErrorStatus::ProxyAuthenticationRequired
+            }
+            Error::Handshake(e) | Error::Proxy(e) => e.status(),
             Error::Protocol(_) => WebErrorStatus::ConnectionAborted,
             Error::Io(e) => io_status(e),
             Error::ConnectionClosed => WebErrorStatus::Disconnected,
@@ -350,12 +363,14 @@ impl Error {
         matches!(self, Error::InvalidArgument(_))
     }
 
-    /// The HTTP answer of a refused upgrade (status, headers, body), if this
-    /// error is one.
+    /// The HTTP answer of a refused upgrade (status, headers, body), or of
+    /// a proxy that refused the tunnel (status and headers), if this error
+    /// is one.
     pub fn http_response(&self) -> Option<&HttpResponse> {
         match self {
             Error::Handshake(HandshakeError::Status(r))
             | Error::Handshake(HandshakeError::InsecureRedirect(r)) => Some(r),
+            Error::Proxy(HandshakeError::Status(r)) => Some(r),
             _ => None,
         }
     }

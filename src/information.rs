@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 
 use rustls::pki_types::CertificateDer;
 
+use crate::certificates::{ChainValidationResult, SocketSslErrorSeverity, severity_of};
+
 /// Length of one bandwidth sampling window.
 pub const WINDOW: Duration = Duration::from_millis(250);
 
@@ -189,6 +191,8 @@ pub(crate) struct ConnectionFacts {
     pub(crate) protocol: Option<String>,
     pub(crate) server_certificates: Vec<CertificateDer<'static>>,
     pub(crate) unsolicited_pong_interval: Option<Duration>,
+    /// The problems the server certificate check found (and ignored).
+    pub(crate) server_certificate_errors: Vec<ChainValidationResult>,
 }
 
 macro_rules! information_common {
@@ -242,6 +246,26 @@ macro_rules! information_common {
             /// The intermediate certificates the server sent (wss:// only).
             pub fn server_intermediate_certificates(&self) -> &[CertificateDer<'static>] {
                 self.facts.server_certificates.get(1..).unwrap_or(&[])
+            }
+
+            /// The problems found with the server's certificate chain
+            /// (WinRT `ServerCertificateErrors`): all of them ignorable, as
+            /// the connection was made. Empty when none were found, for
+            /// `ws://`, and when the check was the default one or a
+            /// caller's `tls_client_config` (which let through no problem).
+            /// See [`crate::certificates`] for how they are found.
+            pub fn server_certificate_errors(&self) -> &[ChainValidationResult] {
+                &self.facts.server_certificate_errors
+            }
+
+            /// WinRT `ServerCertificateErrorSeverity`:
+            /// [`Ignorable`](SocketSslErrorSeverity::Ignorable) when
+            /// [`server_certificate_errors`](Self::server_certificate_errors)
+            /// is not empty, else [`None`](SocketSslErrorSeverity::None). A
+            /// fatal problem fails the connect, so a live socket never shows
+            /// [`Fatal`](SocketSslErrorSeverity::Fatal).
+            pub fn server_certificate_error_severity(&self) -> SocketSslErrorSeverity {
+                severity_of(&self.facts.server_certificate_errors)
             }
         }
     };

@@ -2,9 +2,11 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod certificates;
 mod client;
 mod connect;
 pub mod control;
+mod credential;
 mod error;
 mod events;
 pub mod handshake;
@@ -15,10 +17,16 @@ pub mod server;
 mod session;
 mod stream;
 
+pub use certificates::{
+    ChainValidationResult, ClientCertificate, ServerCustomValidation,
+    ServerCustomValidationRequest, SocketSslErrorSeverity,
+};
+pub use connect::ProxyConfig;
 pub use connect::Resolve;
 pub use control::{
     MessageType, MessageWebSocketControl, MessageWebSocketReceiveMode, StreamWebSocketControl,
 };
+pub use credential::Credential;
 pub use error::{Error, Result, TimeoutKind, WebErrorStatus, get_status};
 pub use events::{ClosedEventArgs, MessageReceivedEventArgs, MessageWebSocketEvents};
 pub use information::{

@@ -455,9 +455,7 @@ impl MessageSender {
     pub async fn close(&mut self, code: u16, reason: &str) -> Result<()> {
         let frame = user_close_frame(code, reason)?;
         self.shared
-            .run_timeout(self.close_timeout, TimeoutKind::Close, |s, cx| {
-                s.poll_close(cx, Side::Writer, Some(&frame))
-            })
+            .close(Side::Writer, Some(&frame), self.close_timeout)
             .await
     }
 }
@@ -557,24 +555,6 @@ impl MessageReceiver {
                 Err(e) => return Poll::Ready(Err(e)),
             }
         }
-    }
-}
-
-fn close_on_last_drop(shared: &Shared) {
-    if shared.is_last() {
-        shared.lock().close_on_drop(proto::close::GOING_AWAY);
-    }
-}
-
-impl Drop for MessageSender {
-    fn drop(&mut self) {
-        close_on_last_drop(&self.shared);
-    }
-}
-
-impl Drop for MessageReceiver {
-    fn drop(&mut self) {
-        close_on_last_drop(&self.shared);
     }
 }
 

@@ -385,6 +385,7 @@ impl Incoming {
             protocol: protocol.map(str::to_owned),
             server_certificates: Vec::new(),
             unsolicited_pong_interval: None,
+            server_certificate_errors: Vec::new(),
         };
         let session = Session::new(
             self.io,

@@ -176,6 +176,9 @@ struct RttProbe {
 
 const RTT_MAGIC: &[u8; 8] = b"wsockRTT";
 const RTT_INTERVAL: Duration = Duration::from_secs(1);
+/// How long a client waits, after the close handshake, for the server to
+/// close TCP before closing it itself.
+const EOF_GRACE: Duration = Duration::from_secs(1);
 
 impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -513,9 +516,8 @@ impl Session {
         }
     }
 
-    /// Starts the close handshake (if not started) and waits for it to end:
-    /// the peer's close frame, then (client role) the end of the stream.
-    /// Data that arrives meanwhile is discarded.
+    /// Starts the close handshake (if not started) and waits for the peer's
+    /// close frame. Data that arrives meanwhile is discarded.
     pub(crate) fn poll_close(
         &mut self,
         cx: &mut Context<'_>,
@@ -536,19 +538,19 @@ impl Session {
             }
         }
         self.end(Ended::Closed);
-        ready!(self.poll_flush(cx, side))?;
-        if self.proto.config().role == proto::Role::Client {
-            // RFC 6455 7.1.1: the server closes TCP first; wait for it (the
-            // close timeout bounds the wait). A reset is as good as an end.
-            while !self.eof {
-                self.rd.clear();
-                if ready!(self.poll_fill(cx, side)).is_err() {
-                    break;
-                }
+        self.poll_flush(cx, side)
+    }
+
+    /// After the close handshake, a client waits for the server to close
+    /// TCP first (RFC 6455 7.1.1); a reset counts as the end too.
+    pub(crate) fn poll_peer_eof(&mut self, cx: &mut Context<'_>, side: Side) -> Poll<()> {
+        while !self.eof && self.proto.config().role == proto::Role::Client {
+            self.rd.clear();
+            if ready!(self.poll_fill(cx, side)).is_err() {
+                break;
             }
         }
-        ready!(self.poll_shutdown(cx, side));
-        Poll::Ready(Ok(()))
+        Poll::Ready(())
     }
 
     /// Shuts the transport's write side (TCP FIN, TLS close_notify).
@@ -624,9 +626,37 @@ impl Shared {
         with_timeout(limit, kind, self.run(f)).await
     }
 
+    /// The whole close: the handshake within `limit`, then a short wait for
+    /// the server to end TCP (not an error if it does not), then our end.
+    pub(crate) async fn close(
+        &self,
+        side: Side,
+        frame: Option<&CloseFrame>,
+        limit: Option<Duration>,
+    ) -> Result<()> {
+        self.run_timeout(limit, TimeoutKind::Close, |s, cx| {
+            s.poll_close(cx, side, frame)
+        })
+        .await?;
+        let grace = limit.map_or(EOF_GRACE, |l| l.min(EOF_GRACE));
+        let _ = tokio::time::timeout(grace, self.run(|s, cx| s.poll_peer_eof(cx, side))).await;
+        self.run(|s, cx| s.poll_shutdown(cx, side)).await;
+        Ok(())
+    }
+
     /// True if this is the user's last handle to the session.
     pub(crate) fn is_last(&self) -> bool {
         Arc::strong_count(&self.handles) == 1
+    }
+}
+
+impl Drop for Shared {
+    /// Dropping the user's last handle to an open socket closes it with 1001
+    /// (going away), without waiting.
+    fn drop(&mut self) {
+        if self.is_last() {
+            self.lock().close_on_drop(proto::close::GOING_AWAY);
+        }
     }
 }
 

@@ -365,18 +365,6 @@ impl AsyncWrite for StreamWriteHalf {
     }
 }
 
-fn close_on_last_drop(shared: &Shared) {
-    if shared.is_last() {
-        shared.lock().close_on_drop(proto::close::GOING_AWAY);
-    }
-}
-
-impl Drop for StreamReadHalf {
-    fn drop(&mut self) {
-        close_on_last_drop(&self.shared);
-    }
-}
-
 impl Drop for StreamWriteHalf {
     fn drop(&mut self) {
         // Gathered bytes the caller never flushed go out with the close.
@@ -386,7 +374,7 @@ impl Drop for StreamWriteHalf {
                 .proto
                 .encode_data(DataKind::Binary, &self.gather, true, true);
         }
-        close_on_last_drop(&self.shared);
+        // The close itself goes out when `shared` drops (see `Shared`).
     }
 }
 

@@ -376,3 +376,39 @@ async fn dropping_an_open_socket_closes_with_1001() {
         other => panic!("{other:?}"),
     }
 }
+
+#[tokio::test]
+async fn close_succeeds_when_the_server_keeps_tcp_open_after_the_handshake() {
+    use bytes::BytesMut;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use wsock::proto::{Config, Connection, Event, Role};
+    let addr = common::raw::upgraded_then(|mut tcp| async move {
+        let mut conn = Connection::new(Config::new(Role::Server));
+        let mut buf = BytesMut::new();
+        loop {
+            match conn.decode(&mut buf) {
+                Ok(Some(Event::Close(_))) => break,
+                Ok(Some(_)) => {}
+                Ok(None) => {
+                    let mut chunk = [0u8; 1024];
+                    let n = tcp.read(&mut chunk).await.unwrap();
+                    buf.extend_from_slice(&chunk[..n]);
+                }
+                Err(e) => panic!("{e}"),
+            }
+        }
+        // Answer the close, then hold TCP open well past the client's wait.
+        let reply = conn.output().split();
+        tcp.write_all(&reply).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(20)).await;
+    })
+    .await;
+    let mut c = control();
+    c.close_timeout = Some(Duration::from_secs(3));
+    let mut ws = MessageWebSocket::connect(&format!("ws://{addr}/"), c)
+        .await
+        .unwrap();
+    ws.close(1000, "")
+        .await
+        .expect("the handshake completed: close succeeds");
+}

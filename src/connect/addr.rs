@@ -132,7 +132,7 @@ fn has_authority(url: &str) -> bool {
 
 /// Decodes `%XX` escapes (the URL parser leaves userinfo encoded). `+` stays
 /// a plus: this is not form encoding.
-fn percent_decode(s: &str) -> Result<String, Error> {
+pub(super) fn percent_decode(s: &str) -> Result<String, Error> {
     fn hex(b: u8) -> Option<u8> {
         match b {
             b'0'..=b'9' => Some(b - b'0'),

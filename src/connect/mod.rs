@@ -3,7 +3,8 @@
 //! [`Target::parse`] checks a `ws://`/`wss://` URL. [`connect`] resolves the
 //! host, connects over TCP with "happy eyeballs" (RFC 8305: the families
 //! interleaved, the attempts staggered, the first success wins), then runs
-//! the TLS handshake for `wss://`. [`open`] has no overall time limit of its
+//! the TLS handshake for `wss://`. Through an HTTP proxy ([`proxy`]) the
+//! TCP connection goes to the proxy and a `CONNECT` tunnel carries the rest. [`open`] has no overall time limit of its
 //! own: the socket layer puts one limit (the connect timeout) over it and
 //! the upgrade together. (`connect` and `with_connect_timeout`, which apply
 //! a limit to the transport alone, exist for this module's tests.)
@@ -12,7 +13,9 @@
 //! role) or any other byte stream.
 
 mod addr;
+mod proxy;
 mod tls;
+mod verify;
 
 use std::fmt;
 use std::future::{Future, poll_fn};
@@ -31,8 +34,12 @@ use crate::error::{Error, TimeoutKind};
 
 pub use addr::Resolve;
 pub(crate) use addr::{Target, order_addrs, resolve};
+pub use proxy::ProxyConfig;
+pub(crate) use proxy::parse_head;
+pub(crate) use tls::{TlsSetup, setup as tls_setup};
 #[cfg(test)]
 pub(crate) use tls::{default_tls_config, tls_config_with_roots};
+pub(crate) use verify::CertificateOptions;
 
 /// Any byte stream Tokio can read and write; lets [`Transport::Other`] hold
 /// streams this module does not know (in-memory pipes, proxies...).
@@ -181,10 +188,18 @@ pub(crate) struct ConnectOptions {
     /// `TCP_NODELAY` on the connection. Default true.
     pub(crate) no_delay: bool,
     /// TLS client configuration for `wss://`; `None`: [`default_tls_config`]
-    /// (the `webpki-roots` trust anchors).
+    /// (the `webpki-roots` trust anchors). [`tls_setup`] makes the one a
+    /// `connect` uses from this and `certificates`.
     pub(crate) tls: Option<Arc<rustls::ClientConfig>>,
     /// Name resolver; `None`: the system's.
     pub(crate) resolver: Option<Arc<dyn Resolve>>,
+    /// The certificate options (see [`tls_setup`]).
+    pub(crate) certificates: CertificateOptions,
+    /// The HTTP proxy, if any.
+    pub(crate) proxy: Option<ProxyConfig>,
+    /// Sent to the proxy (`Proxy-Authorization: Basic`); else the proxy
+    /// URL's own user name and password, if any.
+    pub(crate) proxy_credential: Option<crate::credential::Credential>,
 }
 
 impl Default for ConnectOptions {
@@ -198,6 +213,9 @@ impl Default for ConnectOptions {
             no_delay: true,
             tls: None,
             resolver: None,
+            certificates: CertificateOptions::default(),
+            proxy: None,
+            proxy_credential: None,
         }
     }
 }
@@ -212,12 +230,19 @@ pub(crate) async fn connect(target: &Target, opts: &ConnectOptions) -> Result<Tr
 
 /// Connects to `target` with no overall time limit (only
 /// `opts.attempt_timeout` applies): resolves the host, connects over TCP
-/// ([`connect_addrs`]), sets `TCP_NODELAY` and runs the TLS handshake for
-/// `wss://`. A caller that also runs the upgrade wraps both in
-/// [`with_connect_timeout`].
+/// ([`connect_addrs`]) or through the proxy `opts.proxy` chooses for it
+/// ([`proxy::tunnel`]), sets `TCP_NODELAY` and runs the TLS handshake for
+/// `wss://` with `opts.tls`. A caller that also runs the upgrade wraps both
+/// in [`with_connect_timeout`].
 pub(crate) async fn open(target: &Target, opts: &ConnectOptions) -> Result<Transport, Error> {
-    let addrs = resolve(&target.host, target.port, opts.resolver.as_deref()).await?;
-    let (_, tcp) = connect_addrs(addrs, opts, TcpStream::connect).await?;
+    let via = opts.proxy.as_ref().and_then(|p| p.server_for(target));
+    let tcp = match via {
+        Some(server) => proxy::tunnel(server, target, opts.proxy_credential.as_ref(), opts).await?,
+        None => {
+            let addrs = resolve(&target.host, target.port, opts.resolver.as_deref()).await?;
+            connect_addrs(addrs, opts, TcpStream::connect).await?.1
+        }
+    };
     tcp.set_nodelay(opts.no_delay)?;
     if !target.tls {
         return Ok(Transport::Tcp(tcp));
