@@ -162,15 +162,24 @@ pub struct Incoming {
 ///
 /// Fails when the head is malformed (answered with 400), too large (431),
 /// not complete within [`AcceptOptions::request_timeout`] (408, and the
-/// error is [`Error::Timeout`]), or cut short by the client.
+/// error is [`Error::Timeout`]), or cut short by the client. A client that
+/// sent nothing at all (a browser's spare connection) gets no answer: the
+/// connection is just closed.
 pub async fn read_request<S>(stream: S, options: AcceptOptions) -> Result<Incoming>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    read_transport(into_transport(stream), options).await
+    read_transport(into_transport(stream), options)
+        .await
+        .map_err(|(e, _)| e)
 }
 
-pub(crate) async fn read_transport(mut io: Transport, options: AcceptOptions) -> Result<Incoming> {
+/// As [`read_request`]; the error also tells whether the client sent any
+/// byte (a connection that never did is not worth reporting).
+pub(crate) async fn read_transport(
+    mut io: Transport,
+    options: AcceptOptions,
+) -> std::result::Result<Incoming, (Error, bool)> {
     let limits = options.limits;
     let mut rd = BytesMut::with_capacity(1024);
     let head = with_timeout(
@@ -182,12 +191,16 @@ pub(crate) async fn read_transport(mut io: Transport, options: AcceptOptions) ->
     let request = match head {
         Ok(request) => request,
         Err(e) => {
-            if let Some(rejection) = head_rejection(&e) {
-                let mut out = Vec::new();
-                rejection.write(&mut out);
-                let _ = finish(&mut io, &out).await;
+            let said_something = !rd.is_empty();
+            match head_rejection(&e) {
+                Some(rejection) if said_something => {
+                    let mut out = Vec::new();
+                    rejection.write(&mut out);
+                    let _ = finish(&mut io, &out).await;
+                }
+                _ => drop(tokio::time::timeout(LINGER, io.shutdown()).await),
             }
-            return Err(e);
+            return Err((e, said_something));
         }
     };
     let mut upgrade = check_upgrade(&request);

@@ -416,18 +416,44 @@ async fn read_request_alone_reports_the_timeout() {
 }
 
 #[tokio::test]
+async fn a_client_that_says_nothing_gets_no_answer() {
+    // Browsers open spare connections and may never use them: no 408 for
+    // those, just the end of the connection.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let client = tokio::spawn(async move {
+        let mut tcp = TcpStream::connect(addr).await.unwrap();
+        let mut got = Vec::new();
+        tcp.read_to_end(&mut got).await.unwrap();
+        got
+    });
+    let (tcp, _) = listener.accept().await.unwrap();
+    let mut o = AcceptOptions::default();
+    o.request_timeout = Some(Duration::from_millis(50));
+    let err = wsock::server::read_request(tcp, o).await.unwrap_err();
+    assert!(matches!(err, Error::Timeout(TimeoutKind::Receive)));
+    assert!(client.await.unwrap().is_empty());
+}
+
+#[tokio::test]
 async fn the_listener_keeps_accepting_after_failed_connections() {
     let (addr, mut errors) = server(AcceptOptions::default()).await;
-    // Garbage, a head cut short, and a connection that says nothing.
+    // A spare connection that ends without a byte (not an error), garbage,
+    // a head cut short, and a connection that says nothing for now.
+    drop(TcpStream::connect(addr).await.unwrap());
     let garbage = exchange(addr, b"\x00\x01\x02\r\n\r\n").await;
     assert_eq!(garbage.status, 400);
     let mut cut = TcpStream::connect(addr).await.unwrap();
     cut.write_all(b"GET /ws HTTP/1.1\r\nHo").await.unwrap();
     drop(cut);
     let _silent = TcpStream::connect(addr).await.unwrap();
+    let mut seen = Vec::new();
     for _ in 0..2 {
-        errors.recv().await.unwrap();
+        seen.push(errors.recv().await.unwrap().to_string());
     }
+    seen.sort();
+    assert!(seen[0].contains("connection closed during"), "{seen:?}");
+    assert!(seen[1].contains("malformed"), "{seen:?}");
     let mut c = MessageWebSocketControl::default();
     c.message_type = MessageType::Utf8;
     let mut ws = MessageWebSocket::connect(&format!("ws://{addr}/ws"), c)
@@ -439,6 +465,8 @@ async fn the_listener_keeps_accepting_after_failed_connections() {
         other => panic!("{other:?}"),
     }
     ws.close(1000, "").await.unwrap();
+    // The spare connection, handled long before, was not reported.
+    assert!(errors.try_recv().is_err());
 }
 
 /// A hand-made client: sends the upgrade and returns the stream and the

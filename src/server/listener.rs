@@ -4,7 +4,8 @@
 //! handshake and the request head, so a slow client holds up no one else.
 //! What fails before a request is read (a TLS handshake, a malformed,
 //! oversized or slow head) is answered where HTTP allows, closed and reported
-//! to the error handler, if any; the listener goes on. At most
+//! to the error handler, if any; the listener goes on. A connection that
+//! never sends a byte is closed quietly. At most
 //! [`MAX_PENDING_CONNECTIONS`] connections are between accept and hand-over at once:
 //! past that, new connections wait in the kernel's backlog.
 
@@ -117,7 +118,9 @@ impl Listener {
     /// Calls `handler` with the client's address (when known) and the error
     /// for each connection that failed before its request was handed over,
     /// and for failures of the listening socket itself (address `None`).
-    /// Without a handler such errors are dropped silently.
+    /// Connections that end or time out without sending a byte are not
+    /// reported: browsers open such spare connections. Without a handler
+    /// errors are dropped silently.
     pub fn on_error(&self, handler: impl Fn(Option<SocketAddr>, &Error) + Send + Sync + 'static) {
         *self.errors.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(handler));
     }
@@ -186,12 +189,15 @@ async fn accept_loop(
             };
             let incoming = match transport {
                 Ok(io) => read_transport(io, options).await,
-                Err(e) => Err(e),
+                Err(e) => Err((e, true)),
             };
             match incoming {
                 // A send fails only when the listener is gone.
                 Ok(incoming) => drop(tx.send(incoming).await),
-                Err(e) => errors.report(Some(peer), &e),
+                Err((e, true)) => errors.report(Some(peer), &e),
+                // Closed or timed out without a byte: a browser's spare
+                // connection, not an error.
+                Err((_, false)) => {}
             }
             drop(permit);
         });
