@@ -3,8 +3,11 @@
 //! and binary as binary, until the client closes.
 //!
 //! ```text
-//! cargo run --release --example autobahn_server -- 127.0.0.1:0
+//! cargo run --release --example autobahn_server -- 127.0.0.1:0 [--deflate]
 //! ```
+//!
+//! `--deflate` (given by `tests/autobahn/server.sh --compression`) is for
+//! agreeing to permessage-deflate once the server role offers it.
 //!
 //! Prints `LISTENING <port>` first. Limits are permissive (some cases send
 //! 16 MiB messages in one frame) and there are no keep-alive pings, which
@@ -15,8 +18,13 @@ use std::time::Duration;
 use wsock::Received;
 use wsock::server::{AcceptOptions, Incoming, Listener};
 
-fn options() -> AcceptOptions {
+fn options(deflate: bool) -> AcceptOptions {
     let mut o = AcceptOptions::default();
+    if deflate {
+        // Enable when AcceptOptions has permessage-deflate (issue 9):
+        // o.deflate = Some(Default::default());
+        eprintln!("--deflate: permessage-deflate is not wired into this example yet");
+    }
     o.max_message_size = 64 << 20;
     o.max_frame_size = 64 << 20;
     o.keep_alive_interval = None;
@@ -27,10 +35,15 @@ fn options() -> AcceptOptions {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let addr = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "127.0.0.1:9002".into());
-    let listener = Listener::bind(&*addr, options()).await?;
+    let mut addr = "127.0.0.1:9002".to_owned();
+    let mut deflate = false;
+    for arg in std::env::args().skip(1) {
+        match arg.as_str() {
+            "--deflate" => deflate = true,
+            other => addr = other.to_owned(),
+        }
+    }
+    let listener = Listener::bind(&*addr, options(deflate)).await?;
     println!("LISTENING {}", listener.local_addr().port());
     listener.on_error(|peer, e| eprintln!("{peer:?}: {e}"));
     listener.serve(echo).await?;

@@ -35,7 +35,9 @@ reports=$(cd "$reports" && pwd)
 agent=${AUTOBAHN_AGENT:-wsock}
 
 log=$reports/server.log
-"$target_dir/release/examples/autobahn_server" 127.0.0.1:0 >"$log" 2>&1 &
+server_args=(127.0.0.1:0)
+[ "$compression" = 1 ] && server_args+=(--deflate)
+"$target_dir/release/examples/autobahn_server" "${server_args[@]}" >"$log" 2>&1 &
 server=$!
 work=$(mktemp -d)
 trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
