@@ -9,9 +9,8 @@
 
 use std::process::ExitCode;
 
-use tokio::net::TcpListener;
-use wsock::server::{self, AcceptOptions};
-use wsock::{Message, MessageType, MessageWebSocket, MessageWebSocketControl, Received};
+use wsock::server::{self, AcceptOptions, Listener};
+use wsock::{MessageType, MessageWebSocket, MessageWebSocketControl, Received};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -33,8 +32,8 @@ async fn run() -> wsock::Result<()> {
     let url = match std::env::args().nth(1) {
         Some(url) => url,
         None => {
-            let listener = TcpListener::bind("127.0.0.1:0").await?;
-            let addr = listener.local_addr()?;
+            let listener = Listener::bind("127.0.0.1:0", AcceptOptions::default()).await?;
+            let addr = listener.local_addr();
             tokio::spawn(echo_server(listener));
             println!("embedded echo server listening on {addr}");
             format!("ws://{addr}/echo")
@@ -84,34 +83,17 @@ fn show(addr: Option<std::net::SocketAddr>) -> String {
 
 /// Echoes every message back until the client closes; the close is answered
 /// with the client's own code by the core.
-async fn echo_server(listener: TcpListener) {
-    loop {
-        let Ok((tcp, _)) = listener.accept().await else {
-            continue;
-        };
-        tokio::spawn(async move {
-            let mut ws = match server::accept(tcp, AcceptOptions::default()).await {
-                Ok(ws) => ws,
-                Err(e) => return eprintln!("server: upgrade failed: {e}"),
+async fn echo_server(listener: Listener) -> wsock::Result<()> {
+    listener
+        .serve(|incoming| async move {
+            let result = match incoming.accept(None).await {
+                Ok(ws) => server::echo(ws).await,
+                Err(e) => Err(e),
             };
-            loop {
-                match ws.receive().await {
-                    Ok(Received::Message(m)) => {
-                        let m: Message = m;
-                        if ws.send_message(&m).await.is_err() {
-                            break;
-                        }
-                    }
-                    Ok(Received::Closed { code, reason }) => {
-                        println!("server: client closed with {code} {reason:?}");
-                        break;
-                    }
-                    Err(e) => {
-                        eprintln!("server: {e}");
-                        break;
-                    }
-                }
+            match result {
+                Ok((code, reason)) => println!("server: client closed with {code} {reason:?}"),
+                Err(e) => eprintln!("server: {e}"),
             }
-        });
-    }
+        })
+        .await
 }

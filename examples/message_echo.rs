@@ -7,12 +7,9 @@
 //! cargo run --example message_echo -- wss://HOST/  # against any echo server
 //! ```
 
-use tokio::net::TcpListener;
 use tokio::sync::oneshot;
-use wsock::server::{self, AcceptOptions};
-use wsock::{
-    MessageType, MessageWebSocket, MessageWebSocketControl, MessageWebSocketEvents, Received,
-};
+use wsock::server::{self, AcceptOptions, Listener};
+use wsock::{MessageType, MessageWebSocket, MessageWebSocketControl, MessageWebSocketEvents};
 
 #[tokio::main]
 async fn main() -> wsock::Result<()> {
@@ -59,22 +56,13 @@ async fn main() -> wsock::Result<()> {
     Ok(())
 }
 
-async fn embedded_echo_server() -> std::io::Result<std::net::SocketAddr> {
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    tokio::spawn(async move {
-        while let Ok((tcp, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let Ok(mut ws) = server::accept(tcp, AcceptOptions::default()).await else {
-                    return;
-                };
-                while let Ok(Received::Message(m)) = ws.receive().await {
-                    if ws.send_message(&m).await.is_err() {
-                        break;
-                    }
-                }
-            });
+async fn embedded_echo_server() -> wsock::Result<std::net::SocketAddr> {
+    let listener = Listener::bind("127.0.0.1:0", AcceptOptions::default()).await?;
+    let addr = listener.local_addr();
+    tokio::spawn(listener.serve(|incoming| async move {
+        if let Ok(ws) = incoming.accept(None).await {
+            let _ = server::echo(ws).await;
         }
-    });
+    }));
     Ok(addr)
 }

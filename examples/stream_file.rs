@@ -17,9 +17,8 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, ReadBuf};
-use tokio::net::TcpListener;
-use wsock::server::{self, AcceptOptions};
-use wsock::{Received, StreamWebSocket, StreamWebSocketControl};
+use wsock::server::{self, AcceptOptions, Listener};
+use wsock::{StreamWebSocket, StreamWebSocketControl};
 
 /// FNV-1a, 64-bit: a checksum with no dependency.
 #[derive(Clone, Copy)]
@@ -207,22 +206,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 }
 
-async fn embedded_echo_server() -> std::io::Result<std::net::SocketAddr> {
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    tokio::spawn(async move {
-        while let Ok((tcp, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let Ok(mut ws) = server::accept(tcp, AcceptOptions::default()).await else {
-                    return;
-                };
-                while let Ok(Received::Message(m)) = ws.receive().await {
-                    if ws.send_message(&m).await.is_err() {
-                        break;
-                    }
-                }
-            });
+async fn embedded_echo_server() -> wsock::Result<std::net::SocketAddr> {
+    let listener = Listener::bind("127.0.0.1:0", AcceptOptions::default()).await?;
+    let addr = listener.local_addr();
+    tokio::spawn(listener.serve(|incoming| async move {
+        if let Ok(ws) = incoming.accept(None).await {
+            let _ = server::echo(ws).await;
         }
-    });
+    }));
     Ok(addr)
 }

@@ -487,3 +487,30 @@ where
         Err(_) => unreachable!("boxed stream changed type"),
     }
 }
+
+/// Echoes every message back, each with its own type, until the peer closes
+/// (the core answers its close with the same code, as the ASP.NET Core echo
+/// sample does). Returns the peer's close code and reason.
+///
+/// ```no_run
+/// use wsock::server::{self, AcceptOptions, Listener};
+///
+/// # async fn demo() -> wsock::Result<()> {
+/// let listener = Listener::bind("127.0.0.1:0", AcceptOptions::default()).await?;
+/// listener
+///     .serve(|incoming| async move {
+///         if let Ok(ws) = incoming.accept(None).await {
+///             let _ = server::echo(ws).await;
+///         }
+///     })
+///     .await
+/// # }
+/// ```
+pub async fn echo(mut ws: MessageWebSocket) -> Result<(u16, String)> {
+    loop {
+        match ws.receive().await? {
+            crate::Received::Message(m) => ws.send_message(&m).await?,
+            crate::Received::Closed { code, reason } => return Ok((code, reason)),
+        }
+    }
+}

@@ -12,16 +12,12 @@ use std::process::Stdio;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::net::TcpListener;
 use tokio::process::{Child, Command};
+use wsock::MessageWebSocket;
 use wsock::server::{self, AcceptOptions};
-use wsock::{MessageWebSocket, Received};
 
 /// Echoes messages on one accepted socket until the client closes.
-pub(crate) async fn echo(mut ws: MessageWebSocket) {
-    while let Ok(Received::Message(m)) = ws.receive().await {
-        if ws.send_message(&m).await.is_err() {
-            break;
-        }
-    }
+pub(crate) async fn echo(ws: MessageWebSocket) {
+    let _ = server::echo(ws).await;
 }
 
 /// Starts our own echo server (server role) on a free loopback port.
