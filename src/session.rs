@@ -517,15 +517,25 @@ impl Shared {
 }
 
 /// Runs `fut` under an optional time limit.
+///
+/// The limit is armed only if `fut` is not ready on its first poll: an
+/// operation that completes at once (a message already buffered, a frame
+/// the transport takes whole) reads no clock and creates no timer. The
+/// limit then runs from that first poll rather than from the call, a
+/// difference of one poll.
 pub(crate) async fn with_timeout<T>(
     limit: Option<Duration>,
     kind: TimeoutKind,
     fut: impl Future<Output = Result<T>>,
 ) -> Result<T> {
-    match limit {
-        Some(d) => tokio::time::timeout(d, fut)
-            .await
-            .unwrap_or(Err(Error::Timeout(kind))),
-        None => fut.await,
+    let Some(d) = limit else {
+        return fut.await;
+    };
+    let mut fut = std::pin::pin!(fut);
+    if let Poll::Ready(v) = poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx))).await {
+        return v;
     }
+    tokio::time::timeout(d, fut)
+        .await
+        .unwrap_or(Err(Error::Timeout(kind)))
 }
