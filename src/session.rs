@@ -115,11 +115,17 @@ impl Ended {
     }
 }
 
+/// The largest read asked of the transport (unless the read chunk is
+/// larger).
+const MAX_READ: usize = 128 * 1024;
+
 /// The per-connection state.
 pub(crate) struct Session {
     io: Transport,
     pub(crate) proto: proto::Connection,
     rd: BytesMut,
+    /// Bytes the next read asks for; see [`Session::poll_fill`].
+    read_size: usize,
     eof: bool,
     write_shut: bool,
     ended: Option<Ended>,
@@ -169,6 +175,7 @@ impl Session {
             io,
             proto,
             rd: leftover,
+            read_size: opts.read_chunk,
             eof: false,
             write_shut: false,
             ended: None,
@@ -364,7 +371,6 @@ impl Session {
                             self.end(Ended::Io(e.kind(), e.to_string()));
                         }
                     }
-                    self.maybe_shrink();
                     return Poll::Ready(Ok(ev));
                 }
                 Ok(None) => {}
@@ -389,29 +395,42 @@ impl Session {
     }
 
     /// Reads more bytes from the transport into the read buffer.
+    ///
+    /// The read asks for `read_size` bytes, which starts at the read chunk
+    /// and doubles (up to [`MAX_READ`]) each time a read fills all the room
+    /// it was given, so a fast stream is read in few system calls. When the
+    /// transport has nothing and the buffer holds nothing, the buffer is
+    /// given back and the size starts over: an idle connection keeps no
+    /// read buffer.
     fn poll_fill(&mut self, cx: &mut Context<'_>, side: Side) -> Poll<Result<()>> {
-        if self.rd.capacity() - self.rd.len() < self.opts.read_chunk {
-            self.rd.reserve(self.opts.read_chunk);
+        let want = self.read_size.max(self.opts.read_chunk);
+        if self.rd.capacity() - self.rd.len() < want {
+            self.rd.reserve(want);
         }
+        let room = self.rd.capacity() - self.rd.len();
         self.wakers.register(side, cx.waker());
         let mut fcx = Context::from_waker(&self.fan);
         // `read_buf` fills the spare capacity without zeroing it first; a
         // fresh future each poll holds no state of its own.
         let res = std::pin::pin!(self.io.read_buf(&mut self.rd)).poll(&mut fcx);
-        match ready!(res) {
-            Ok(0) => self.eof = true,
-            Ok(n) => self.stats.record_received(n),
-            Err(e) => return Poll::Ready(Err(self.fail_io(e))),
+        match res {
+            Poll::Pending => {
+                if self.rd.is_empty() {
+                    self.rd = BytesMut::new();
+                    self.read_size = self.opts.read_chunk;
+                }
+                return Poll::Pending;
+            }
+            Poll::Ready(Ok(0)) => self.eof = true,
+            Poll::Ready(Ok(n)) => {
+                self.stats.record_received(n);
+                if n == room {
+                    self.read_size = (want * 2).min(MAX_READ.max(self.opts.read_chunk));
+                }
+            }
+            Poll::Ready(Err(e)) => return Poll::Ready(Err(self.fail_io(e))),
         }
         Poll::Ready(Ok(()))
-    }
-
-    /// Gives back a large read buffer once it is empty, so an idle
-    /// connection stays small.
-    fn maybe_shrink(&mut self) {
-        if self.rd.is_empty() && self.rd.capacity() > 4 * self.opts.read_chunk.max(16 * 1024) {
-            self.rd = BytesMut::new();
-        }
     }
 
     /// Starts the close handshake (if not started) and waits for it to end:
