@@ -119,6 +119,9 @@ impl Ended {
 /// larger).
 const MAX_READ: usize = 128 * 1024;
 
+/// The output buffer capacity kept while a connection waits.
+const IDLE_OUTPUT: usize = 4 * 1024;
+
 /// The per-connection state.
 pub(crate) struct Session {
     io: Transport,
@@ -371,6 +374,12 @@ impl Session {
                             self.end(Ended::Io(e.kind(), e.to_string()));
                         }
                     }
+                    if self.rd.is_empty() && self.read_size <= self.opts.read_chunk {
+                        // Not streaming, and every byte read is handed out:
+                        // drop our share of the buffer rather than keep it
+                        // through what may be a long wait.
+                        self.rd = BytesMut::new();
+                    }
                     return Poll::Ready(Ok(ev));
                 }
                 Ok(None) => {}
@@ -400,16 +409,24 @@ impl Session {
     /// and doubles (up to [`MAX_READ`]) each time a read fills all the room
     /// it was given, so a fast stream is read in few system calls. When the
     /// transport has nothing and the buffer holds nothing, the buffer is
-    /// given back and the size starts over: an idle connection keeps no
-    /// read buffer.
+    /// given back and the size starts over; with no buffer, a TCP transport
+    /// is first asked to become readable, so that a connection waiting for
+    /// data holds no read buffer. (`poll_event` lets go of an emptied
+    /// buffer too, unless data is streaming in.)
     fn poll_fill(&mut self, cx: &mut Context<'_>, side: Side) -> Poll<Result<()>> {
+        self.wakers.register(side, cx.waker());
+        let mut fcx = Context::from_waker(&self.fan);
+        if self.rd.capacity() == self.rd.len() {
+            // Wait for bytes before taking memory for them.
+            if let Err(e) = ready!(self.io.poll_read_ready(&mut fcx)) {
+                return Poll::Ready(Err(self.fail_io(e)));
+            }
+        }
         let want = self.read_size.max(self.opts.read_chunk);
         if self.rd.capacity() - self.rd.len() < want {
             self.rd.reserve(want);
         }
         let room = self.rd.capacity() - self.rd.len();
-        self.wakers.register(side, cx.waker());
-        let mut fcx = Context::from_waker(&self.fan);
         // `read_buf` fills the spare capacity without zeroing it first; a
         // fresh future each poll holds no state of its own.
         let res = std::pin::pin!(self.io.read_buf(&mut self.rd)).poll(&mut fcx);
@@ -418,6 +435,11 @@ impl Session {
                 if self.rd.is_empty() {
                     self.rd = BytesMut::new();
                     self.read_size = self.opts.read_chunk;
+                }
+                // Nothing to read and nothing to write: let go of an output
+                // buffer that a burst of sending grew.
+                if !self.proto.wants_write() && self.proto.output().capacity() > IDLE_OUTPUT {
+                    *self.proto.output() = BytesMut::new();
                 }
                 return Poll::Pending;
             }
