@@ -95,9 +95,18 @@ impl MaskKeys {
     /// The next 4-byte key.
     #[inline]
     pub fn next_key(&mut self) -> [u8; 4] {
-        let mut key = [0u8; 4];
-        fill_random(&mut key);
-        key
+        KEYSTREAM.with(|ks| {
+            let ks = &mut *ks.borrow_mut();
+            if ks.pos + 4 > POOL {
+                ks.refill();
+            }
+            let at = ks.pos;
+            let mut key = [0u8; 4];
+            key.copy_from_slice(&ks.pool[at..at + 4]);
+            ks.pool[at..at + 4].fill(0);
+            ks.pos = at + 4;
+            key
+        })
     }
 }
 
@@ -212,8 +221,10 @@ impl Keystream {
 
 /// Four consecutive ChaCha blocks from `input` (its 64-bit counter in words
 /// 12 and 13 advancing by one per block), written to `out`. The four blocks
-/// are computed side by side, one per lane of each `[u32; 4]`, which the
-/// compiler turns into vector instructions.
+/// are computed side by side, one per lane of each `[u32; 4]`, which gives
+/// the compiler four independent chains to schedule.
+// Lanes index several arrays in step; a range reads best.
+#[allow(clippy::needless_range_loop)]
 fn chacha_blocks(input: &[u32; 16], rounds: usize, out: &mut [u8; 256]) {
     let mut init = [[0u32; 4]; 16];
     for (w, lanes) in init.iter_mut().enumerate() {
@@ -246,6 +257,7 @@ fn chacha_blocks(input: &[u32; 16], rounds: usize, out: &mut [u8; 256]) {
 
 /// The ChaCha quarter round on words a, b, c, d of all four lanes.
 #[inline(always)]
+#[allow(clippy::needless_range_loop)]
 fn quarter(x: &mut [[u32; 4]; 16], a: usize, b: usize, c: usize, d: usize) {
     fn step(x: &mut [[u32; 4]; 16], a: usize, b: usize, d: usize, r: u32) {
         for l in 0..4 {
