@@ -304,15 +304,26 @@ impl Session {
     /// Waits until the output buffer is below the outbound buffer size, so
     /// that more may be queued without unbounded growth.
     pub(crate) fn poll_ready(&mut self, cx: &mut Context<'_>, side: Side) -> Poll<Result<()>> {
-        if let Some(e) = &self.ended {
-            if !matches!(e, Ended::Closed) || self.proto.state() != State::Open {
-                return Poll::Ready(Err(e.error()));
-            }
-        }
-        if self.proto.output().len() >= self.opts.outbound_buffer_size {
+        self.check_usable()?;
+        if !self.has_room() {
             ready!(self.poll_write_out(cx, side))?;
         }
         Poll::Ready(Ok(()))
+    }
+
+    /// The error of a session that ended, if sending is over.
+    pub(crate) fn check_usable(&self) -> Result<()> {
+        match &self.ended {
+            Some(e) if !matches!(e, Ended::Closed) || self.proto.state() != State::Open => {
+                Err(e.error())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// True while the output is below the outbound buffer size.
+    pub(crate) fn has_room(&mut self) -> bool {
+        self.proto.output().len() < self.opts.outbound_buffer_size
     }
 
     /// Queues output without blocking: as much as the transport takes now.
@@ -351,43 +362,8 @@ impl Session {
                 }
                 return Poll::Ready(Err(e.error()));
             }
-            match self.proto.decode(&mut self.rd) {
-                Ok(Some(ev)) => {
-                    if let Event::Pong(payload) = &ev {
-                        self.on_pong(payload);
-                    }
-                    if let Event::Close(frame) = &ev {
-                        self.peer_close = Some(frame.clone().unwrap_or(CloseFrame {
-                            code: proto::close::NO_STATUS,
-                            reason: String::new(),
-                        }));
-                        if self.proto.state() == State::Closed {
-                            self.end(Ended::Closed);
-                        }
-                    }
-                    if self.proto.wants_write() {
-                        // Best effort now; a later poll finishes it.
-                        self.wakers.register(side, cx.waker());
-                        let fan = self.fan.clone();
-                        let mut fcx = Context::from_waker(&fan);
-                        if let Poll::Ready(Err(e)) = self.poll_write_out_noop(&mut fcx, side) {
-                            self.end(Ended::Io(e.kind(), e.to_string()));
-                        }
-                    }
-                    if self.rd.is_empty() && self.read_size <= self.opts.read_chunk {
-                        // Not streaming, and every byte read is handed out:
-                        // drop our share of the buffer rather than keep it
-                        // through what may be a long wait.
-                        self.rd = BytesMut::new();
-                    }
-                    return Poll::Ready(Ok(ev));
-                }
-                Ok(None) => {}
-                Err(e) => {
-                    self.end(Ended::Protocol(e.clone()));
-                    self.push_output(side);
-                    return Poll::Ready(Err(Error::Protocol(e)));
-                }
+            if let Some(res) = self.decode_one(cx, side) {
+                return Poll::Ready(res);
             }
             if self.eof {
                 self.end(Ended::Eof);
@@ -400,6 +376,79 @@ impl Session {
                 }
             }
             ready!(self.poll_fill(cx, side))?;
+        }
+    }
+
+    /// The next message if it is already whole in the read buffer and can
+    /// be taken without consequence: a single-frame binary message that
+    /// every check will accept, so decoding it queues nothing for the peer
+    /// and cannot fail the connection. None otherwise (control frames,
+    /// text, fragments, anything the regular path must handle in order).
+    ///
+    /// Call only between messages: right after an event that was a whole
+    /// message, so that no frame or fragmented message is under way.
+    pub(crate) fn buffered_message(&mut self) -> Option<Event> {
+        if self.ended.is_some() || self.proto.state() == State::Closed {
+            return None;
+        }
+        let (h, head) = proto::FrameHeader::parse(&self.rd).ok()??;
+        let config = self.proto.config();
+        let limit = config.max_frame_size.min(config.max_message_size) as u64;
+        let plain = h.fin
+            && h.rsv == 0
+            && h.opcode == proto::OpCode::Binary
+            && h.mask.is_some() == (config.role == proto::Role::Server)
+            && h.payload_len <= limit
+            && head as u64 + h.payload_len <= self.rd.len() as u64;
+        if !plain {
+            return None;
+        }
+        match self.proto.decode(&mut self.rd) {
+            Ok(Some(ev)) => Some(ev),
+            // Not reached for a frame that passed the checks above.
+            _ => None,
+        }
+    }
+
+    /// Decodes one event from the read buffer and does what it obliges.
+    fn decode_one(&mut self, cx: &mut Context<'_>, side: Side) -> Option<Result<Event>> {
+        match self.proto.decode(&mut self.rd) {
+            Ok(Some(ev)) => {
+                if let Event::Pong(payload) = &ev {
+                    self.on_pong(payload);
+                }
+                if let Event::Close(frame) = &ev {
+                    self.peer_close = Some(frame.clone().unwrap_or(CloseFrame {
+                        code: proto::close::NO_STATUS,
+                        reason: String::new(),
+                    }));
+                    if self.proto.state() == State::Closed {
+                        self.end(Ended::Closed);
+                    }
+                }
+                if self.proto.wants_write() {
+                    // Best effort now; a later poll finishes it.
+                    self.wakers.register(side, cx.waker());
+                    let fan = self.fan.clone();
+                    let mut fcx = Context::from_waker(&fan);
+                    if let Poll::Ready(Err(e)) = self.poll_write_out_noop(&mut fcx, side) {
+                        self.end(Ended::Io(e.kind(), e.to_string()));
+                    }
+                }
+                if self.rd.is_empty() && self.read_size <= self.opts.read_chunk {
+                    // Not streaming, and every byte read is handed out:
+                    // drop our share of the buffer rather than keep it
+                    // through what may be a long wait.
+                    self.rd = BytesMut::new();
+                }
+                Some(Ok(ev))
+            }
+            Ok(None) => None,
+            Err(e) => {
+                self.end(Ended::Protocol(e.clone()));
+                self.push_output(side);
+                Some(Err(Error::Protocol(e)))
+            }
         }
     }
 
