@@ -341,12 +341,17 @@ impl MessageSender {
     ) -> Result<()> {
         let limit = self.send_timeout;
         let shared = &self.shared;
-        with_timeout(limit, TimeoutKind::Send, async {
-            shared.run(|s, cx| s.poll_ready(cx, Side::Writer)).await?;
-            shared.lock().proto.encode_data(kind, data, first, fin)?;
-            shared.run(|s, cx| s.poll_flush(cx, Side::Writer)).await
-        })
-        .await
+        // One lock per poll: wait for room, queue the frame once, flush.
+        let mut queued = false;
+        let send = shared.run(move |s, cx| {
+            if !queued {
+                ready!(s.poll_ready(cx, Side::Writer))?;
+                s.proto.encode_data(kind, data, first, fin)?;
+                queued = true;
+            }
+            s.poll_flush(cx, Side::Writer)
+        });
+        with_timeout(limit, TimeoutKind::Send, send).await
     }
 
     /// Sends one whole message of the current message type.
