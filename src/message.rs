@@ -16,6 +16,7 @@
 //! # Ok(()) }
 //! ```
 
+use std::collections::VecDeque;
 use std::future::poll_fn;
 use std::io;
 use std::pin::Pin;
@@ -149,6 +150,9 @@ pub struct MessageSender {
     close_timeout: Option<Duration>,
     /// A message begun with `send_nonfinal_frame` and not ended yet.
     in_message: bool,
+    /// The Sink's last `start_send` left the output below the outbound
+    /// buffer size, so `poll_ready` can answer without the lock.
+    sink_ready: bool,
 }
 
 /// The receiving half of a [`MessageWebSocket`].
@@ -163,7 +167,13 @@ pub struct MessageReceiver {
     /// The peer's close, once seen, until reported.
     closed: Option<CloseFrame>,
     close_reported: bool,
+    /// Messages decoded ahead, under the same lock as the one before them
+    /// (freed once empty).
+    ahead: VecDeque<Message>,
 }
+
+/// Most messages decoded ahead under one lock.
+const READ_AHEAD: usize = 64;
 
 /// WinRT's `MessageWebSocket` over Tokio.
 ///
@@ -220,6 +230,7 @@ impl MessageWebSocket {
                 send_timeout,
                 close_timeout,
                 in_message: false,
+                sink_ready: false,
             },
             receiver: MessageReceiver {
                 shared,
@@ -229,6 +240,7 @@ impl MessageWebSocket {
                 assembly_type: MessageType::Binary,
                 closed: None,
                 close_reported: false,
+                ahead: VecDeque::new(),
             },
             info,
         }
@@ -336,12 +348,17 @@ impl MessageSender {
     ) -> Result<()> {
         let limit = self.send_timeout;
         let shared = &self.shared;
-        with_timeout(limit, TimeoutKind::Send, async {
-            shared.run(|s, cx| s.poll_ready(cx, Side::Writer)).await?;
-            shared.lock().proto.encode_data(kind, data, first, fin)?;
-            shared.run(|s, cx| s.poll_flush(cx, Side::Writer)).await
-        })
-        .await
+        // One lock per poll: wait for room, queue the frame once, flush.
+        let mut queued = false;
+        let send = shared.run(move |s, cx| {
+            if !queued {
+                ready!(s.poll_ready(cx, Side::Writer))?;
+                s.proto.encode_data(kind, data, first, fin)?;
+                queued = true;
+            }
+            s.poll_flush(cx, Side::Writer)
+        });
+        with_timeout(limit, TimeoutKind::Send, send).await
     }
 
     /// Sends one whole message of the current message type.
@@ -485,6 +502,12 @@ impl MessageReceiver {
 
     fn poll_receive(&mut self, cx: &mut Context<'_>) -> Poll<Result<Received>> {
         loop {
+            if let Some(m) = self.ahead.pop_front() {
+                if self.ahead.is_empty() {
+                    self.ahead = VecDeque::new();
+                }
+                return Poll::Ready(Ok(Received::Message(m)));
+            }
             if let Some(frame) = &self.closed {
                 if self.close_reported {
                     return Poll::Ready(Err(Error::ConnectionClosed));
@@ -501,7 +524,19 @@ impl MessageReceiver {
                     reason: frame.reason.clone(),
                 }));
             }
-            let ev = ready!(self.shared.lock().poll_event(cx, Side::Reader));
+            let ev = {
+                let mut s = self.shared.lock();
+                let ev = ready!(s.poll_event(cx, Side::Reader));
+                if let Ok(Event::Data {
+                    first: true,
+                    fin: true,
+                    ..
+                }) = &ev
+                {
+                    read_ahead(&mut self.ahead, &mut s);
+                }
+                ev
+            };
             match ev {
                 Ok(Event::Data {
                     kind,
@@ -558,6 +593,26 @@ impl MessageReceiver {
     }
 }
 
+/// After a single-frame message, takes the messages that are already
+/// whole in the read buffer too (as far as
+/// [`Session::buffered_message`] allows), so a stream of small messages
+/// costs one lock per read rather than one per message.
+fn read_ahead(ahead: &mut VecDeque<Message>, s: &mut Session) {
+    while ahead.len() < READ_AHEAD {
+        let Some(Event::Data {
+            kind, payload, fin, ..
+        }) = s.buffered_message()
+        else {
+            return;
+        };
+        ahead.push_back(Message {
+            message_type: type_of(kind),
+            data: payload,
+            complete: fin,
+        });
+    }
+}
+
 impl futures_core::Stream for MessageReceiver {
     type Item = Result<Message>;
 
@@ -580,18 +635,28 @@ impl futures_sink::Sink<Message> for MessageSender {
     type Error = Error;
 
     fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
-        self.shared.lock().poll_ready(cx, Side::Writer)
+        let this = self.get_mut();
+        if this.sink_ready {
+            // Known from the last start_send, which held the lock.
+            return Poll::Ready(Ok(()));
+        }
+        ready!(this.shared.lock().poll_ready(cx, Side::Writer))?;
+        this.sink_ready = true;
+        Poll::Ready(Ok(()))
     }
 
     /// Queues the message; it leaves on flush or once the outbound buffer
     /// fills.
     fn start_send(self: Pin<&mut Self>, item: Message) -> Result<()> {
-        self.check_no_partial()?;
+        let this = self.get_mut();
+        this.sink_ready = false;
+        this.check_no_partial()?;
         let kind = kind_of(item.message_type);
-        self.shared
-            .lock()
-            .proto
-            .encode_data(kind, &item.data, true, item.complete)?;
+        let mut s = this.shared.lock();
+        s.check_usable()?;
+        s.proto.encode_data(kind, &item.data, true, item.complete)?;
+        // One lock per message: the next poll_ready need not take it.
+        this.sink_ready = s.has_room();
         Ok(())
     }
 

@@ -138,11 +138,20 @@ impl Ended {
     }
 }
 
+/// The largest read asked of the transport (unless the read chunk is
+/// larger).
+const MAX_READ: usize = 128 * 1024;
+
+/// The output buffer capacity kept while a connection waits.
+const IDLE_OUTPUT: usize = 4 * 1024;
+
 /// The per-connection state.
 pub(crate) struct Session {
     io: Transport,
     pub(crate) proto: proto::Connection,
     rd: BytesMut,
+    /// Bytes the next read asks for; see [`Session::poll_fill`].
+    read_size: usize,
     eof: bool,
     write_shut: bool,
     ended: Option<Ended>,
@@ -206,6 +215,7 @@ impl Session {
             io,
             proto,
             rd: leftover,
+            read_size: opts.read_chunk,
             eof: false,
             write_shut: false,
             ended: None,
@@ -396,15 +406,26 @@ impl Session {
     /// Waits until the output buffer is below the outbound buffer size, so
     /// that more may be queued without unbounded growth.
     pub(crate) fn poll_ready(&mut self, cx: &mut Context<'_>, side: Side) -> Poll<Result<()>> {
-        if let Some(e) = &self.ended {
-            if !matches!(e, Ended::Closed) || self.proto.state() != State::Open {
-                return Poll::Ready(Err(e.error()));
-            }
-        }
-        if self.proto.output().len() >= self.opts.outbound_buffer_size {
+        self.check_usable()?;
+        if !self.has_room() {
             ready!(self.poll_write_out(cx, side))?;
         }
         Poll::Ready(Ok(()))
+    }
+
+    /// The error of a session that ended, if sending is over.
+    pub(crate) fn check_usable(&self) -> Result<()> {
+        match &self.ended {
+            Some(e) if !matches!(e, Ended::Closed) || self.proto.state() != State::Open => {
+                Err(e.error())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// True while the output is below the outbound buffer size.
+    pub(crate) fn has_room(&mut self) -> bool {
+        self.proto.output().len() < self.opts.outbound_buffer_size
     }
 
     /// Queues output without blocking: as much as the transport takes now.
@@ -443,38 +464,8 @@ impl Session {
                 }
                 return Poll::Ready(Err(e.error()));
             }
-            match self.proto.decode(&mut self.rd) {
-                Ok(Some(ev)) => {
-                    if let Event::Pong(payload) = &ev {
-                        self.on_pong(payload);
-                    }
-                    if let Event::Close(frame) = &ev {
-                        self.peer_close = Some(frame.clone().unwrap_or(CloseFrame {
-                            code: proto::close::NO_STATUS,
-                            reason: String::new(),
-                        }));
-                        if self.proto.state() == State::Closed {
-                            self.end(Ended::Closed);
-                        }
-                    }
-                    if self.proto.wants_write() {
-                        // Best effort now; a later poll finishes it.
-                        self.wakers.register(side, cx.waker());
-                        let fan = self.fan.clone();
-                        let mut fcx = Context::from_waker(&fan);
-                        if let Poll::Ready(Err(e)) = self.poll_write_out_noop(&mut fcx, side) {
-                            self.end(Ended::Io(e.kind(), e.to_string()));
-                        }
-                    }
-                    self.maybe_shrink();
-                    return Poll::Ready(Ok(ev));
-                }
-                Ok(None) => {}
-                Err(e) => {
-                    self.end(Ended::Protocol(e.clone()));
-                    self.push_output(side);
-                    return Poll::Ready(Err(Error::Protocol(e)));
-                }
+            if let Some(res) = self.decode_one(cx, side) {
+                return Poll::Ready(res);
             }
             if self.eof {
                 self.end(Ended::Eof);
@@ -490,30 +481,129 @@ impl Session {
         }
     }
 
-    /// Reads more bytes from the transport into the read buffer.
-    fn poll_fill(&mut self, cx: &mut Context<'_>, side: Side) -> Poll<Result<()>> {
-        if self.rd.capacity() - self.rd.len() < self.opts.read_chunk {
-            self.rd.reserve(self.opts.read_chunk);
+    /// The next message if it is already whole in the read buffer and can
+    /// be taken without consequence: a single-frame binary message that
+    /// every check will accept, so decoding it queues nothing for the peer
+    /// and cannot fail the connection. None otherwise (control frames,
+    /// text, fragments, anything the regular path must handle in order).
+    ///
+    /// Call only between messages: right after an event that was a whole
+    /// message, so that no frame or fragmented message is under way.
+    pub(crate) fn buffered_message(&mut self) -> Option<Event> {
+        if self.ended.is_some() || self.proto.state() == State::Closed {
+            return None;
         }
+        let (h, head) = proto::FrameHeader::parse(&self.rd).ok()??;
+        let config = self.proto.config();
+        let limit = config.max_frame_size.min(config.max_message_size) as u64;
+        let plain = h.fin
+            && h.rsv == 0
+            && h.opcode == proto::OpCode::Binary
+            && h.mask.is_some() == (config.role == proto::Role::Server)
+            && h.payload_len <= limit
+            && head as u64 + h.payload_len <= self.rd.len() as u64;
+        if !plain {
+            return None;
+        }
+        match self.proto.decode(&mut self.rd) {
+            Ok(Some(ev)) => Some(ev),
+            // Not reached for a frame that passed the checks above.
+            _ => None,
+        }
+    }
+
+    /// Decodes one event from the read buffer and does what it obliges.
+    fn decode_one(&mut self, cx: &mut Context<'_>, side: Side) -> Option<Result<Event>> {
+        match self.proto.decode(&mut self.rd) {
+            Ok(Some(ev)) => {
+                if let Event::Pong(payload) = &ev {
+                    self.on_pong(payload);
+                }
+                if let Event::Close(frame) = &ev {
+                    self.peer_close = Some(frame.clone().unwrap_or(CloseFrame {
+                        code: proto::close::NO_STATUS,
+                        reason: String::new(),
+                    }));
+                    if self.proto.state() == State::Closed {
+                        self.end(Ended::Closed);
+                    }
+                }
+                if self.proto.wants_write() {
+                    // Best effort now; a later poll finishes it.
+                    self.wakers.register(side, cx.waker());
+                    let fan = self.fan.clone();
+                    let mut fcx = Context::from_waker(&fan);
+                    if let Poll::Ready(Err(e)) = self.poll_write_out_noop(&mut fcx, side) {
+                        self.end(Ended::Io(e.kind(), e.to_string()));
+                    }
+                }
+                if self.rd.is_empty() && self.read_size <= self.opts.read_chunk {
+                    // Not streaming, and every byte read is handed out:
+                    // drop our share of the buffer rather than keep it
+                    // through what may be a long wait.
+                    self.rd = BytesMut::new();
+                }
+                Some(Ok(ev))
+            }
+            Ok(None) => None,
+            Err(e) => {
+                self.end(Ended::Protocol(e.clone()));
+                self.push_output(side);
+                Some(Err(Error::Protocol(e)))
+            }
+        }
+    }
+
+    /// Reads more bytes from the transport into the read buffer.
+    ///
+    /// The read asks for `read_size` bytes, which starts at the read chunk
+    /// and doubles (up to [`MAX_READ`]) each time a read fills all the room
+    /// it was given, so a fast stream is read in few system calls. When the
+    /// transport has nothing and the buffer holds nothing, the buffer is
+    /// given back and the size starts over; with no buffer, a TCP transport
+    /// is first asked to become readable, so that a connection waiting for
+    /// data holds no read buffer. (`poll_event` lets go of an emptied
+    /// buffer too, unless data is streaming in.)
+    fn poll_fill(&mut self, cx: &mut Context<'_>, side: Side) -> Poll<Result<()>> {
         self.wakers.register(side, cx.waker());
         let mut fcx = Context::from_waker(&self.fan);
+        if self.rd.capacity() == self.rd.len() {
+            // Wait for bytes before taking memory for them.
+            if let Err(e) = ready!(self.io.poll_read_ready(&mut fcx)) {
+                return Poll::Ready(Err(self.fail_io(e)));
+            }
+        }
+        let want = self.read_size.max(self.opts.read_chunk);
+        if self.rd.capacity() - self.rd.len() < want {
+            self.rd.reserve(want);
+        }
+        let room = self.rd.capacity() - self.rd.len();
         // `read_buf` fills the spare capacity without zeroing it first; a
         // fresh future each poll holds no state of its own.
         let res = std::pin::pin!(self.io.read_buf(&mut self.rd)).poll(&mut fcx);
-        match ready!(res) {
-            Ok(0) => self.eof = true,
-            Ok(n) => self.stats.record_received(n),
-            Err(e) => return Poll::Ready(Err(self.fail_io(e))),
+        match res {
+            Poll::Pending => {
+                if self.rd.is_empty() {
+                    self.rd = BytesMut::new();
+                    self.read_size = self.opts.read_chunk;
+                }
+                // Nothing to read and nothing to write: let go of an output
+                // buffer that a burst of sending grew.
+                if !self.proto.wants_write() && self.proto.output().capacity() > IDLE_OUTPUT {
+                    *self.proto.output() = BytesMut::new();
+                }
+                return Poll::Pending;
+            }
+            Poll::Ready(Ok(0)) => self.eof = true,
+            Poll::Ready(Ok(n)) => {
+                self.stats.record_received(n);
+                if n == room {
+                    self.read_size = (want * 2).min(MAX_READ.max(self.opts.read_chunk));
+                }
+            }
+            Poll::Ready(Err(e)) => return Poll::Ready(Err(self.fail_io(e))),
         }
         Poll::Ready(Ok(()))
-    }
-
-    /// Gives back a large read buffer once it is empty, so an idle
-    /// connection stays small.
-    fn maybe_shrink(&mut self) {
-        if self.rd.is_empty() && self.rd.capacity() > 4 * self.opts.read_chunk.max(16 * 1024) {
-            self.rd = BytesMut::new();
-        }
     }
 
     /// Starts the close handshake (if not started) and waits for the peer's
@@ -677,15 +767,25 @@ fn spawn_keep_alive(session: std::sync::Weak<Mutex<Session>>) {
 }
 
 /// Runs `fut` under an optional time limit.
+///
+/// The limit is armed only if `fut` is not ready on its first poll: an
+/// operation that completes at once (a message already buffered, a frame
+/// the transport takes whole) reads no clock and creates no timer. The
+/// limit then runs from that first poll rather than from the call, a
+/// difference of one poll.
 pub(crate) async fn with_timeout<T>(
     limit: Option<Duration>,
     kind: TimeoutKind,
     fut: impl Future<Output = Result<T>>,
 ) -> Result<T> {
-    match limit {
-        Some(d) => tokio::time::timeout(d, fut)
-            .await
-            .unwrap_or(Err(Error::Timeout(kind))),
-        None => fut.await,
+    let Some(d) = limit else {
+        return fut.await;
+    };
+    let mut fut = std::pin::pin!(fut);
+    if let Poll::Ready(v) = poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx))).await {
+        return v;
     }
+    tokio::time::timeout(d, fut)
+        .await
+        .unwrap_or(Err(Error::Timeout(kind)))
 }

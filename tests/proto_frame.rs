@@ -226,7 +226,7 @@ fn mask_keys_are_fresh() {
     // Random 32-bit keys: one collision in 500 is already unlikely (3e-5).
     assert!(b.len() >= a.len() - 1);
     // Debug output shows no key material.
-    assert_eq!(format!("{keys:?}"), "MaskKeys { remaining: 12 }");
+    assert_eq!(format!("{keys:?}"), "MaskKeys { .. }");
 }
 
 #[test]

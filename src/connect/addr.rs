@@ -76,7 +76,11 @@ impl Target {
                 })?;
                 (d.to_owned(), d.to_owned(), name)
             }
-            Some(Host::Ipv4(ip)) => (ip.to_string(), ip.to_string(), ServerName::from(ip)),
+            // The URL's own serialisation of the address: no formatting.
+            Some(Host::Ipv4(ip)) => {
+                let text = parsed.host_str().unwrap_or_default().to_owned();
+                (text.clone(), text, ServerName::from(ip))
+            }
             Some(Host::Ipv6(ip)) => (ip.to_string(), format!("[{ip}]"), ServerName::from(ip)),
             _ => return Err(Error::invalid(format!("WebSocket URL {url:?} has no host"))),
         };

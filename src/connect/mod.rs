@@ -70,6 +70,16 @@ impl Transport {
         }
     }
 
+    /// Plain TCP: waits until the socket is readable, so that a caller can
+    /// wait without holding a read buffer. Other transports are ready at
+    /// once (TLS may hold decrypted bytes that the socket does not show).
+    pub(crate) fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self {
+            Transport::Tcp(s) => s.poll_read_ready(cx),
+            _ => Poll::Ready(Ok(())),
+        }
+    }
+
     /// This side's address, for TCP-based transports.
     pub(crate) fn local_addr(&self) -> Option<SocketAddr> {
         self.tcp().and_then(|s| s.local_addr().ok())

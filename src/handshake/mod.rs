@@ -152,16 +152,15 @@ pub fn accept_key(key: &str) -> String {
     BASE64.encode(sha.finalize())
 }
 
-/// A fresh Sec-WebSocket-Key: 16 random bytes from the operating system's
-/// CSPRNG, base64 (24 characters).
+/// A fresh Sec-WebSocket-Key: 16 random bytes, base64 (24 characters).
 ///
-/// # Panics
-///
-/// If the operating system's random source fails, which `getrandom` reports
-/// only on platforms without one; there is no safe fallback for a key.
+/// The bytes come from the generator of the masking keys
+/// ([`MaskKeys`](crate::proto::mask::MaskKeys)): a ChaCha keystream keyed
+/// from the operating system's CSPRNG, so a handshake makes no system call
+/// for its nonce.
 pub fn generate_key() -> String {
     let mut nonce = [0u8; 16];
-    getrandom::fill(&mut nonce).expect("the operating system's random source failed");
+    crate::proto::mask::fill_random(&mut nonce);
     BASE64.encode(nonce)
 }
 
