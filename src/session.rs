@@ -507,8 +507,15 @@ impl Session {
         }
         match self.proto.decode(&mut self.rd) {
             Ok(Some(ev)) => Some(ev),
-            // Not reached for a frame that passed the checks above.
-            _ => None,
+            Ok(None) => None,
+            // Not expected for a frame that passed the checks above; should
+            // it happen, the next receive reports it rather than waiting on
+            // a connection the core has closed.
+            Err(e) => {
+                self.end(Ended::Protocol(e));
+                self.push_output(Side::Reader);
+                None
+            }
         }
     }
 
