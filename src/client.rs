@@ -14,6 +14,7 @@ use crate::error::{Error, Result, TimeoutKind};
 use crate::handshake::client::{Request, parse_response, write_request};
 use crate::handshake::{HandshakeError, Limits, generate_key};
 use crate::information::{ConnectionFacts, Stats};
+use crate::proto::deflate::{DeflateConfig, DeflateOptions};
 use crate::proto::{Config, Connection, Role};
 use crate::session::{Session, with_timeout};
 
@@ -27,16 +28,18 @@ pub(crate) async fn open(
     let target = Target::parse(url)?;
     with_timeout(opts.connect_timeout, TimeoutKind::Connect, async {
         let mut io = connect::open(&target, &opts.connect).await?;
-        let (protocol, leftover) = upgrade(&mut io, &target, opts).await?;
+        let (protocol, deflate, leftover) = upgrade(&mut io, &target, opts).await?;
         let facts = ConnectionFacts {
             local_address: io.local_addr(),
             remote_address: io.peer_addr(),
             protocol,
             server_certificates: io.peer_certificates().unwrap_or_default(),
+            deflate,
         };
         let mut config = Config::new(Role::Client);
         config.max_frame_size = opts.max_frame_size.min(max_message_size);
         config.max_message_size = max_message_size;
+        config.deflate = deflate;
         let session = Session::new(
             io,
             Connection::new(config),
@@ -50,19 +53,21 @@ pub(crate) async fn open(
 }
 
 /// Sends the upgrade request and reads the answer. Returns the chosen
-/// subprotocol and the bytes that followed the answer's head.
+/// subprotocol, the agreed permessage-deflate parameters and the bytes that
+/// followed the answer's head.
 async fn upgrade(
     io: &mut Transport,
     target: &Target,
     opts: &ClientOptions,
-) -> Result<(Option<String>, BytesMut)> {
+) -> Result<(Option<String>, Option<DeflateConfig>, BytesMut)> {
     let key = generate_key();
+    let offer = opts.deflate.as_ref().map(DeflateOptions::offer);
     let req = Request {
         host: &target.host_header,
         resource: &target.resource,
         key: &key,
         protocols: &opts.protocols,
-        extensions: None,
+        extensions: offer.as_deref(),
         headers: &opts.headers,
     };
     let mut out = Vec::with_capacity(256);
@@ -76,7 +81,17 @@ async fn upgrade(
         match parse_response(&rd, &req, &limits) {
             Ok(Some((accepted, head_len))) => {
                 rd.advance(head_len);
-                return Ok((accepted.protocol, rd));
+                let deflate = match (&opts.deflate, accepted.extensions) {
+                    (Some(options), Some(answer)) => match options.accept_answer(&answer) {
+                        Ok(agreed) => Some(agreed),
+                        Err(reason) => {
+                            return Err(HandshakeError::BadExtension { answer, reason }.into());
+                        }
+                    },
+                    // parse_response refuses extensions that were not offered.
+                    _ => None,
+                };
+                return Ok((accepted.protocol, deflate, rd));
             }
             Ok(None) => {}
             Err(HandshakeError::Status(resp)) => {

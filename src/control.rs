@@ -17,6 +17,7 @@ use std::time::Duration;
 use crate::connect::ConnectOptions;
 use crate::error::{Error, Result};
 use crate::handshake::client::{is_reserved_header, validate_header};
+use crate::proto::deflate::DeflateOptions;
 use crate::session::SessionOptions;
 
 /// WinRT's `SocketMessageType`: the type of the messages this side sends.
@@ -89,6 +90,11 @@ macro_rules! control {
             /// TLS settings for `wss://`. `None`: the Mozilla roots of
             /// webpki-roots and rustls' safe defaults.
             pub tls_client_config: Option<Arc<rustls::ClientConfig>>,
+            /// permessage-deflate (RFC 7692) to offer. `None` (the
+            /// default): no compression. The information's `deflate()`
+            /// tells what the server agreed to; a server that declines
+            /// leaves the connection uncompressed.
+            pub deflate: Option<DeflateOptions>,
             request_headers: Vec<(String, String)>,
         }
 
@@ -106,6 +112,7 @@ macro_rules! control {
                     outbound_buffer_size_in_bytes: 64 * 1024,
                     max_frame_size: 16 << 20,
                     tls_client_config: None,
+                    deflate: None,
                     request_headers: Vec::new(),
                 }
             }
@@ -148,6 +155,7 @@ macro_rules! control {
                         ..SessionOptions::default()
                     },
                     max_frame_size: self.max_frame_size,
+                    deflate: self.deflate.clone(),
                 }
             }
         }
@@ -223,6 +231,7 @@ pub(crate) struct ClientOptions {
     pub(crate) connect: ConnectOptions,
     pub(crate) session: SessionOptions,
     pub(crate) max_frame_size: usize,
+    pub(crate) deflate: Option<DeflateOptions>,
 }
 
 impl ClientOptions {
@@ -231,6 +240,11 @@ impl ClientOptions {
     pub(crate) fn check(&self) -> Result<()> {
         for (n, v) in &self.headers {
             check_header(n, v)?;
+        }
+        if let Some(deflate) = &self.deflate {
+            deflate
+                .check()
+                .map_err(|why| Error::invalid(format!("deflate: {why}")))?;
         }
         for p in &self.protocols {
             if p.is_empty() || !p.bytes().all(is_token_byte) {

@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 
 use rustls::pki_types::CertificateDer;
 
+use crate::proto::deflate::DeflateConfig;
+
 /// Length of one bandwidth sampling window.
 pub const WINDOW: Duration = Duration::from_millis(250);
 
@@ -188,6 +190,7 @@ pub(crate) struct ConnectionFacts {
     pub(crate) remote_address: Option<SocketAddr>,
     pub(crate) protocol: Option<String>,
     pub(crate) server_certificates: Vec<CertificateDer<'static>>,
+    pub(crate) deflate: Option<DeflateConfig>,
 }
 
 macro_rules! information_common {
@@ -207,6 +210,12 @@ macro_rules! information_common {
             /// when none was negotiated.
             pub fn protocol(&self) -> Option<&str> {
                 self.facts.protocol.as_deref()
+            }
+
+            /// The permessage-deflate parameters both sides agreed to;
+            /// `None` when the connection is not compressed.
+            pub fn deflate(&self) -> Option<&DeflateConfig> {
+                self.facts.deflate.as_ref()
             }
 
             /// Bandwidth figures measured from the bytes that crossed the

@@ -38,6 +38,7 @@ use crate::handshake::server::{write_accept, write_response};
 use crate::handshake::{HandshakeError, Limits};
 use crate::information::{ConnectionFacts, Stats};
 use crate::message::MessageWebSocket;
+use crate::proto::deflate::DeflateOptions;
 use crate::proto::{Config, Connection, Role};
 use crate::session::{Session, SessionOptions, with_timeout};
 
@@ -71,6 +72,10 @@ pub struct AcceptOptions {
     pub close_timeout: Option<Duration>,
     /// Limits on the request head.
     pub limits: Limits,
+    /// permessage-deflate (RFC 7692) to agree to when a client offers it:
+    /// the first acceptable offer is taken and these options applied to it.
+    /// `None` (the default): offers are declined.
+    pub deflate: Option<DeflateOptions>,
 }
 
 impl Default for AcceptOptions {
@@ -87,6 +92,7 @@ impl Default for AcceptOptions {
             receive_timeout: None,
             close_timeout: Some(Duration::from_secs(10)),
             limits: Limits::default(),
+            deflate: None,
         }
     }
 }
@@ -212,14 +218,26 @@ impl Incoming {
                 return Err(Error::invalid(format!("subprotocol {p:?} was not offered")));
             }
         }
+        let deflate = match (&self.options.deflate, &up.extensions) {
+            (Some(options), Some(offers)) => {
+                options
+                    .check()
+                    .map_err(|why| Error::invalid(format!("deflate: {why}")))?;
+                options.answer_offers(offers)
+            }
+            _ => None,
+        };
         let mut out = Vec::with_capacity(256);
-        write_accept(&up.key, protocol, None, &[], &mut out);
+        let answer = deflate.as_ref().map(|(_, answer)| answer.as_str());
+        write_accept(&up.key, protocol, answer, &[], &mut out);
         self.io.write_all(&out).await?;
         self.io.flush().await?;
+        let deflate = deflate.map(|(agreed, _)| agreed);
         let o = &self.options;
         let mut config = Config::new(Role::Server);
         config.max_frame_size = o.max_frame_size.min(o.max_message_size);
         config.max_message_size = o.max_message_size;
+        config.deflate = deflate;
         let opts = SessionOptions {
             send_timeout: o.send_timeout,
             receive_timeout: o.receive_timeout,
@@ -232,6 +250,7 @@ impl Incoming {
             remote_address: self.io.peer_addr(),
             protocol: protocol.map(str::to_owned),
             server_certificates: Vec::new(),
+            deflate,
         };
         let session = Session::new(
             self.io,
