@@ -106,7 +106,9 @@ pub enum Event {
     Data {
         /// The message's kind (also on its continuation frames).
         kind: DataKind,
-        /// The frame's payload, unmasked, cut from the input buffer.
+        /// The frame's payload, unmasked, cut from the input buffer (for a
+        /// compressed message: the frame's inflated bytes, in a buffer of
+        /// their own).
         payload: Bytes,
         /// True on the first frame of a message.
         first: bool,

@@ -12,7 +12,8 @@ const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
 /// zlib compresses with windows of 9 to 15 bits; see the module docs for 8.
 const ZLIB_MIN_WINDOW_BITS: u8 = 9;
 
-/// The first output room for inflating, before it grows by doubling.
+/// The least output room first given for inflating (four times the input
+/// is the first guess), before it grows by doubling.
 const INFLATE_FIRST_ROOM: usize = 4 * 1024;
 
 /// A scratch buffer over this size is given back after use.
@@ -164,7 +165,8 @@ impl Codec {
                     if room == 0 {
                         return Err(too_large(out.len()));
                     }
-                    let grow = out.len().max(INFLATE_FIRST_ROOM).min(room);
+                    let first = input.len().saturating_mul(4).max(INFLATE_FIRST_ROOM);
+                    let grow = out.len().max(first).min(room);
                     out.reserve_exact(grow);
                 }
                 let (in_before, out_before) = (decompressor.total_in(), out.len());
