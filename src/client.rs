@@ -20,6 +20,7 @@ use crate::handshake::{
     HandshakeError, HttpResponse, Limits, generate_key, has_token, header_values,
 };
 use crate::information::{ConnectionFacts, Stats};
+use crate::proto::deflate::{DeflateConfig, DeflateOptions};
 use crate::proto::{Config, Connection, Role};
 use crate::session::{Session, with_timeout};
 
@@ -34,7 +35,7 @@ pub(crate) async fn open(
     let mut target = Target::parse(&url)?;
     with_timeout(opts.connect_timeout, TimeoutKind::Connect, async {
         let mut redirects = 0;
-        let (io, protocol, leftover, tls) = loop {
+        let (io, protocol, deflate, leftover, tls) = loop {
             let authorization = authorization(opts, &target)?;
             let mut connect = opts.connect.clone();
             let tls = if target.tls {
@@ -46,7 +47,9 @@ pub(crate) async fn open(
                 None
             };
             match connect_and_upgrade(&target, opts, &connect, authorization).await {
-                Ok((io, protocol, leftover)) => break (io, protocol, leftover, tls),
+                Ok((io, protocol, deflate, leftover)) => {
+                    break (io, protocol, deflate, leftover, tls);
+                }
                 Err(Error::Handshake(HandshakeError::Status(resp)))
                     if matches!(resp.status, 301 | 302 | 303 | 307 | 308) =>
                 {
@@ -77,10 +80,12 @@ pub(crate) async fn open(
                 .as_ref()
                 .map(TlsSetup::server_certificate_errors)
                 .unwrap_or_default(),
+            deflate,
         };
         let mut config = Config::new(Role::Client);
         config.max_frame_size = opts.max_frame_size.min(max_message_size);
         config.max_message_size = max_message_size;
+        config.deflate = deflate;
         let session = Session::new(
             io,
             Connection::new(config),
@@ -156,7 +161,7 @@ async fn connect_and_upgrade(
     opts: &ClientOptions,
     connect: &ConnectOptions,
     authorization: Option<Authorization>,
-) -> Result<(Transport, Option<String>, BytesMut)> {
+) -> Result<(Transport, Option<String>, Option<DeflateConfig>, BytesMut)> {
     let mut io = connect::open(target, connect).await?;
     let mut sent = authorization
         .as_ref()
@@ -166,7 +171,9 @@ async fn connect_and_upgrade(
     let mut reused = false;
     loop {
         match upgrade(&mut io, target, opts, sent).await {
-            Ok(Upgrade::Accepted(protocol, leftover)) => return Ok((io, protocol, leftover)),
+            Ok(Upgrade::Accepted(protocol, deflate, leftover)) => {
+                return Ok((io, protocol, deflate, leftover));
+            }
             Ok(Upgrade::Refused(response, reusable)) => {
                 let retry = match &authorization {
                     Some(a) if sent.is_none() && response.status == 401 => {
@@ -195,8 +202,9 @@ async fn connect_and_upgrade(
 
 /// How an upgrade request was answered.
 enum Upgrade {
-    /// 101: the chosen subprotocol and the bytes after the head.
-    Accepted(Option<String>, BytesMut),
+    /// 101: the chosen subprotocol, the agreed permessage-deflate
+    /// parameters and the bytes after the head.
+    Accepted(Option<String>, Option<DeflateConfig>, BytesMut),
     /// Another status, and whether the connection can carry another
     /// request (HTTP/1.1, no `Connection: close`, the body read whole and
     /// nothing after it).
@@ -218,12 +226,13 @@ async fn upgrade(
             .to_mut()
             .push(("Authorization".to_owned(), value.to_owned()));
     }
+    let offer = opts.deflate.as_ref().map(DeflateOptions::offer);
     let req = Request {
         host: &target.host_header,
         resource: &target.resource,
         key: &key,
         protocols: &opts.protocols,
-        extensions: None,
+        extensions: offer.as_deref(),
         headers: &headers,
     };
     let mut out = Vec::with_capacity(256);
@@ -237,7 +246,17 @@ async fn upgrade(
         match parse_response(&rd, &req, &limits) {
             Ok(Some((accepted, head_len))) => {
                 rd.advance(head_len);
-                return Ok(Upgrade::Accepted(accepted.protocol, rd));
+                let deflate = match (&opts.deflate, accepted.extensions) {
+                    (Some(options), Some(answer)) => match options.accept_answer(&answer) {
+                        Ok(agreed) => Some(agreed),
+                        Err(reason) => {
+                            return Err(HandshakeError::BadExtension { answer, reason }.into());
+                        }
+                    },
+                    // parse_response refuses extensions that were not offered.
+                    _ => None,
+                };
+                return Ok(Upgrade::Accepted(accepted.protocol, deflate, rd));
             }
             Ok(None) => {}
             Err(HandshakeError::Status(resp)) => {

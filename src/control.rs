@@ -22,6 +22,7 @@ use crate::connect::{CertificateOptions, ConnectOptions, ProxyConfig, Resolve};
 use crate::credential::Credential;
 use crate::error::{Error, Result};
 use crate::handshake::client::{is_reserved_header, validate_header};
+use crate::proto::deflate::DeflateOptions;
 use crate::session::SessionOptions;
 
 /// WinRT's `SocketMessageType`: the type of the messages this side sends.
@@ -158,6 +159,11 @@ macro_rules! control {
             /// `ProxyCredential`), sent as `Proxy-Authorization: Basic`.
             /// `None`: the proxy URL's own, if it has them.
             pub proxy_credential: Option<Credential>,
+            /// permessage-deflate (RFC 7692) to offer. `None` (the
+            /// default): no compression. The information's `deflate()`
+            /// tells what the server agreed to; a server that declines
+            /// leaves the connection uncompressed.
+            pub deflate: Option<DeflateOptions>,
             request_headers: Vec<(String, String)>,
         }
 
@@ -190,6 +196,7 @@ macro_rules! control {
                     allow_unencrypted_credentials: false,
                     proxy: None,
                     proxy_credential: None,
+                    deflate: None,
                     request_headers: Vec::new(),
                 }
             }
@@ -251,6 +258,7 @@ macro_rules! control {
                     },
                     max_frame_size: self.max_frame_size,
                     max_redirects: self.max_redirects,
+                    deflate: self.deflate.clone(),
                 }
             }
         }
@@ -330,6 +338,7 @@ pub(crate) struct ClientOptions {
     pub(crate) server_credential: Option<Credential>,
     pub(crate) pre_authenticate: bool,
     pub(crate) allow_unencrypted_credentials: bool,
+    pub(crate) deflate: Option<DeflateOptions>,
 }
 
 impl ClientOptions {
@@ -338,6 +347,11 @@ impl ClientOptions {
     pub(crate) fn check(&self) -> Result<()> {
         for (n, v) in &self.headers {
             check_header(n, v)?;
+        }
+        if let Some(deflate) = &self.deflate {
+            deflate
+                .check()
+                .map_err(|why| Error::invalid(format!("deflate: {why}")))?;
         }
         for p in &self.protocols {
             if p.is_empty() || !p.bytes().all(is_token_byte) {

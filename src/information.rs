@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use rustls::pki_types::CertificateDer;
 
 use crate::certificates::{ChainValidationResult, SocketSslErrorSeverity, severity_of};
+use crate::proto::deflate::DeflateConfig;
 
 /// Length of one bandwidth sampling window.
 pub const WINDOW: Duration = Duration::from_millis(250);
@@ -193,6 +194,7 @@ pub(crate) struct ConnectionFacts {
     pub(crate) unsolicited_pong_interval: Option<Duration>,
     /// The problems the server certificate check found (and ignored).
     pub(crate) server_certificate_errors: Vec<ChainValidationResult>,
+    pub(crate) deflate: Option<DeflateConfig>,
 }
 
 macro_rules! information_common {
@@ -212,6 +214,12 @@ macro_rules! information_common {
             /// when none was negotiated.
             pub fn protocol(&self) -> Option<&str> {
                 self.facts.protocol.as_deref()
+            }
+
+            /// The permessage-deflate parameters both sides agreed to;
+            /// `None` when the connection is not compressed.
+            pub fn deflate(&self) -> Option<&DeflateConfig> {
+                self.facts.deflate.as_ref()
             }
 
             /// Bandwidth figures measured from the bytes that crossed the

@@ -36,4 +36,5 @@ pub use information::{
 pub use message::{
     Message, MessageReceiver, MessageSender, MessageWebSocket, MessageWriter, Received,
 };
+pub use proto::deflate::{DeflateConfig, DeflateOptions};
 pub use stream::{StreamReadHalf, StreamWebSocket, StreamWriteHalf};

@@ -70,6 +70,7 @@ use crate::handshake::server::{reason_phrase, write_accept, write_response};
 use crate::handshake::{HandshakeError, Limits};
 use crate::information::{ConnectionFacts, Stats};
 use crate::message::MessageWebSocket;
+use crate::proto::deflate::DeflateOptions;
 use crate::proto::{Config, Connection, Role};
 use crate::session::{Session, SessionOptions, with_timeout};
 use crate::stream::StreamWebSocket;
@@ -118,6 +119,10 @@ pub struct AcceptOptions {
     /// Limits on the request head. A head larger than
     /// [`Limits::max_head_size`] is answered with 431.
     pub limits: Limits,
+    /// permessage-deflate (RFC 7692) to agree to when a client offers it:
+    /// the first acceptable offer is taken and these options applied to it.
+    /// `None` (the default): offers are declined.
+    pub deflate: Option<DeflateOptions>,
 }
 
 impl Default for AcceptOptions {
@@ -136,6 +141,7 @@ impl Default for AcceptOptions {
             receive_timeout: None,
             close_timeout: Some(Duration::from_secs(10)),
             limits: Limits::default(),
+            deflate: None,
         }
     }
 }
@@ -375,14 +381,26 @@ impl Incoming {
                 return Err(Error::invalid(format!("subprotocol {p:?} was not offered")));
             }
         }
+        let deflate = match (&self.options.deflate, &up.extensions) {
+            (Some(options), Some(offers)) => {
+                options
+                    .check()
+                    .map_err(|why| Error::invalid(format!("deflate: {why}")))?;
+                options.answer_offers(offers)
+            }
+            _ => None,
+        };
         let mut out = Vec::with_capacity(256);
-        write_accept(&up.key, protocol, None, &[], &mut out);
+        let answer = deflate.as_ref().map(|(_, answer)| answer.as_str());
+        write_accept(&up.key, protocol, answer, &[], &mut out);
         self.io.write_all(&out).await?;
         self.io.flush().await?;
+        let deflate = deflate.map(|(agreed, _)| agreed);
         let o = &self.options;
         let mut config = Config::new(Role::Server);
         config.max_frame_size = o.max_frame_size.min(o.max_message_size);
         config.max_message_size = o.max_message_size;
+        config.deflate = deflate;
         let opts = SessionOptions {
             send_timeout: o.send_timeout,
             receive_timeout: o.receive_timeout,
@@ -399,6 +417,7 @@ impl Incoming {
             server_certificates: Vec::new(),
             unsolicited_pong_interval: None,
             server_certificate_errors: Vec::new(),
+            deflate,
         };
         let session = Session::new(
             self.io,

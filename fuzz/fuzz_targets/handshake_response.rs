@@ -4,11 +4,16 @@
 //! Besides not panicking, the parsers must agree with themselves: a head
 //! reported complete lies within the buffer and within the limits, and a
 //! longer buffer with the same start gives the same head.
+//!
+//! The same bytes, as text, are also a client's permessage-deflate offers to
+//! the server side and a server's answer to the client side; whatever the
+//! server answers, a client with the default options accepts.
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use wsock::handshake::{HandshakeError, Limits, client, server};
+use wsock::proto::deflate::DeflateOptions;
 
 fuzz_target!(|data: &[u8]| {
     let protocols = ["chat".to_owned(), "superchat".to_owned()];
@@ -24,6 +29,17 @@ fuzz_target!(|data: &[u8]| {
     limits.max_head_size = 1024;
     limits.max_headers = 16;
     limits.max_body_size = 64;
+
+    let text = String::from_utf8_lossy(data);
+    let options = DeflateOptions::default();
+    let _ = options.accept_answer(&text);
+    if let Some((agreed, answer)) = options.answer_offers(&text) {
+        let on_client = options.accept_answer(&answer).unwrap();
+        assert_eq!(
+            on_client.server_max_window_bits,
+            agreed.server_max_window_bits
+        );
+    }
 
     match client::parse_response(data, &req, &limits) {
         Ok(Some((accepted, head_len))) => {

@@ -122,6 +122,15 @@ pub enum HandshakeError {
     /// The server answered with an extension we did not offer.
     #[error("server answered extension {0:?}, which was not offered")]
     UnofferedExtension(String),
+    /// The server's extension answer does not fit what was offered (a
+    /// parameter the offer did not allow, a value out of range...).
+    #[error("server's extension answer {answer:?} does not fit the offer: {reason}")]
+    BadExtension {
+        /// The `Sec-WebSocket-Extensions` answer.
+        answer: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
 }
 
 impl HandshakeError {

@@ -14,6 +14,10 @@
 //! order RFC 6455 imposes on this side: fragments in sequence, nothing after
 //! the close frame, control payloads of at most 125 bytes.
 //!
+//! With permessage-deflate agreed ([`Config::deflate`]), data messages are
+//! compressed on the way out and inflated on the way in by the codec of
+//! [`deflate`](super::deflate); its module docs tell how.
+//!
 //! The close handshake: [`State::Open`] until one side's close frame;
 //! [`State::CloseSent`] when this side closed first; [`State::Closed`] once
 //! the peer's close came (its reply queued if needed) or a violation ended
@@ -22,6 +26,7 @@
 
 use bytes::{Buf, Bytes, BytesMut};
 
+use super::deflate::{Codec, DeflateConfig};
 use super::frame::MAX_CONTROL_PAYLOAD;
 use super::mask::{MaskKeys, apply_mask, apply_mask_offset};
 use super::utf8::Utf8Validator;
@@ -71,8 +76,12 @@ pub struct Config {
     pub max_message_size: usize,
     /// RSV bits a negotiated extension allows on the first frame of a data
     /// message (bit 0x4 = RSV1, as in the header byte >> 4). Default 0: every
-    /// RSV bit is a protocol error. The seam for permessage-deflate.
+    /// RSV bit is a protocol error. [`deflate`](Self::deflate) adds RSV1 by
+    /// itself; this is for extensions the caller runs.
     pub allowed_rsv: u8,
+    /// The agreed permessage-deflate parameters; `None` (the default): the
+    /// extension is off.
+    pub deflate: Option<DeflateConfig>,
 }
 
 impl Config {
@@ -83,6 +92,7 @@ impl Config {
             max_frame_size: 16 << 20,
             max_message_size: 64 << 20,
             allowed_rsv: 0,
+            deflate: None,
         }
     }
 }
@@ -96,14 +106,18 @@ pub enum Event {
     Data {
         /// The message's kind (also on its continuation frames).
         kind: DataKind,
-        /// The frame's payload, unmasked, cut from the input buffer.
+        /// The frame's payload, unmasked, cut from the input buffer (for a
+        /// compressed message: the frame's inflated bytes, in a buffer of
+        /// their own).
         payload: Bytes,
         /// True on the first frame of a message.
         first: bool,
         /// True on the last frame of a message.
         fin: bool,
-        /// The RSV bits of the message's first frame (0 unless an extension
-        /// allowed them).
+        /// The RSV bits of the message's first frame that this core did not
+        /// act on: 0 unless [`Config::allowed_rsv`] allowed them. (RSV1 of a
+        /// message this core inflated is not reported: its payload is the
+        /// inflated data.)
         rsv: u8,
     },
     /// A ping; the pong answer is already queued in the output.
@@ -120,6 +134,10 @@ pub enum Event {
 /// limits bound what a peer may announce, but a caller who lifts them to
 /// `usize::MAX` must not let a header alone ask for an impossible buffer.
 const MAX_RESERVE: usize = 16 << 20;
+
+/// RSV1, as in [`FrameHeader::rsv`]: a message compressed with
+/// permessage-deflate.
+const RSV1: u8 = 0x4;
 
 /// One WebSocket connection's protocol state, for either role.
 #[derive(Debug)]
@@ -139,6 +157,10 @@ pub struct Connection {
     utf8: Utf8Validator,
     /// A data message is being sent: its last frame has not gone yet.
     sending: bool,
+    /// permessage-deflate, when agreed.
+    deflate: Option<Codec>,
+    /// The message being sent is compressed.
+    sending_compressed: bool,
 }
 
 /// A frame whose header was accepted and whose payload is arriving.
@@ -152,11 +174,13 @@ struct InFrame {
     /// Payload bytes already unmasked (and validated, for text).
     done: usize,
     /// For data frames: the message's kind, first-frame RSV bits, whether
-    /// this frame starts it and whether its UTF-8 is checked here.
+    /// this frame starts it, whether its UTF-8 is checked as it arrives and
+    /// whether it is inflated once complete.
     kind: DataKind,
     rsv: u8,
     first: bool,
     validate: bool,
+    compressed: bool,
 }
 
 /// A data message being received.
@@ -167,6 +191,11 @@ struct InMessage {
     /// Payload bytes announced so far, the current frame's included.
     size: u64,
     validate: bool,
+    /// Compressed with permessage-deflate: inflated frame by frame, then
+    /// (text) UTF-8-checked.
+    compressed: bool,
+    /// Inflated bytes so far (compressed messages).
+    inflated: u64,
 }
 
 impl DataKind {
@@ -178,9 +207,22 @@ impl DataKind {
     }
 }
 
+/// The opcode of a data frame: the kind's on the first, else continuation.
+fn data_opcode(kind: DataKind, first: bool) -> OpCode {
+    if first {
+        kind.opcode()
+    } else {
+        OpCode::Continuation
+    }
+}
+
 impl Connection {
     /// A connection in the [`State::Open`] state.
-    pub fn new(config: Config) -> Self {
+    pub fn new(mut config: Config) -> Self {
+        let deflate = config.deflate.map(|d| Codec::new(d, config.role));
+        if deflate.is_some() {
+            config.allowed_rsv |= RSV1;
+        }
         Connection {
             config,
             state: State::Open,
@@ -190,7 +232,14 @@ impl Connection {
             message: None,
             utf8: Utf8Validator::new(),
             sending: false,
+            deflate,
+            sending_compressed: false,
         }
+    }
+
+    /// The agreed permessage-deflate parameters, if the extension is on.
+    pub fn deflate(&self) -> Option<&DeflateConfig> {
+        self.deflate.as_ref().map(Codec::config)
     }
 
     /// The configuration.
@@ -230,9 +279,12 @@ impl Connection {
     /// error) whatever arrives is dropped and the answer is `Ok(None)`.
     /// Data frames that arrive in [`State::CloseSent`] are still delivered.
     ///
-    /// A text message whose first frame carries RSV bits (an extension such
-    /// as permessage-deflate transformed it) is not UTF-8-checked here: the
-    /// extension must check the message it restores.
+    /// A compressed message (permessage-deflate on, RSV1 set) is inflated
+    /// frame by frame: each event carries the inflated bytes of one frame,
+    /// text checked for UTF-8 after inflating. A text message whose first
+    /// frame carries other RSV bits (an extension the caller runs
+    /// transformed it) is not UTF-8-checked here: that extension must check
+    /// the message it restores.
     pub fn decode(&mut self, input: &mut BytesMut) -> Result<Option<Event>, ProtocolError> {
         if self.state == State::Closed {
             input.clear();
@@ -312,6 +364,7 @@ impl Connection {
             rsv: 0,
             first: false,
             validate: false,
+            compressed: false,
         };
         if opcode.is_control() {
             // FrameHeader::parse checked FIN and the 125-byte bound.
@@ -354,8 +407,9 @@ impl Connection {
                 } else {
                     DataKind::Binary
                 };
+                let compressed = header.rsv & RSV1 != 0 && self.deflate.is_some();
                 let validate = kind == DataKind::Text && header.rsv == 0;
-                if validate {
+                if kind == DataKind::Text && (validate || compressed) {
                     self.utf8.reset();
                 }
                 let message = InMessage {
@@ -363,6 +417,8 @@ impl Connection {
                     rsv: header.rsv,
                     size,
                     validate,
+                    compressed,
+                    inflated: 0,
                 };
                 frame.first = true;
                 self.message = Some(message);
@@ -373,6 +429,7 @@ impl Connection {
         frame.kind = message.kind;
         frame.rsv = message.rsv;
         frame.validate = message.validate;
+        frame.compressed = message.compressed;
         Ok(frame)
     }
 
@@ -380,8 +437,13 @@ impl Connection {
     fn complete(&mut self, frame: &InFrame, payload: Bytes) -> Result<Event, ProtocolError> {
         match frame.opcode {
             OpCode::Continuation | OpCode::Text | OpCode::Binary => {
+                let (payload, rsv) = if frame.compressed {
+                    (self.inflate(frame, &payload)?, frame.rsv & !RSV1)
+                } else {
+                    (payload, frame.rsv)
+                };
                 if frame.fin {
-                    if frame.validate {
+                    if frame.validate || (frame.compressed && frame.kind == DataKind::Text) {
                         self.utf8.finish()?;
                     }
                     self.message = None;
@@ -391,7 +453,7 @@ impl Connection {
                     payload,
                     first: frame.first,
                     fin: frame.fin,
-                    rsv: frame.rsv,
+                    rsv,
                 })
             }
             OpCode::Ping => {
@@ -418,6 +480,22 @@ impl Connection {
         }
     }
 
+    /// Inflates a complete frame of a compressed message, counting the
+    /// inflated bytes against the message limit and checking text.
+    fn inflate(&mut self, frame: &InFrame, payload: &[u8]) -> Result<Bytes, ProtocolError> {
+        let (Some(codec), Some(message)) = (self.deflate.as_mut(), self.message.as_mut()) else {
+            // `compressed` is set only with a codec, on a message in progress.
+            return Err(ProtocolError::InvalidCompressedData);
+        };
+        let max = self.config.max_message_size;
+        let data = codec.decompress(payload, frame.fin, message.inflated, max)?;
+        message.inflated += data.len() as u64;
+        if frame.kind == DataKind::Text {
+            self.utf8.feed(&data)?;
+        }
+        Ok(Bytes::from(data))
+    }
+
     /// After a protocol error: the close frame with its code (unless one was
     /// sent), and nothing more.
     fn fail(&mut self, error: &ProtocolError) {
@@ -437,6 +515,12 @@ impl Connection {
     /// `kind` only matters when `first` is true. A text payload is not
     /// checked for UTF-8 (a `&str` already is). All errors are
     /// [`ProtocolError::InvalidSend`], and leave the output untouched.
+    ///
+    /// With permessage-deflate on, the message is compressed (RSV1 on its
+    /// first frame), unless it is whole (`first` and `fin`) and shorter than
+    /// [`DeflateConfig::compression_threshold`]. Each piece of a message
+    /// sent in pieces is compressed and flushed as it comes, so a frame
+    /// leaves with what it was given.
     pub fn encode_data(
         &mut self,
         kind: DataKind,
@@ -444,13 +528,38 @@ impl Connection {
         first: bool,
         fin: bool,
     ) -> Result<(), ProtocolError> {
-        self.encode_data_rsv(kind, payload, first, fin, 0)
+        let Some(codec) = &self.deflate else {
+            return self.encode_data_rsv(kind, payload, first, fin, 0);
+        };
+        self.check_send(first, 0)?;
+        let compress = if first {
+            !(fin && payload.len() < codec.config().compression_threshold)
+        } else {
+            self.sending_compressed
+        };
+        if !compress {
+            return self.encode_data_rsv(kind, payload, first, fin, 0);
+        }
+        let Some(codec) = &mut self.deflate else {
+            return Err(ProtocolError::InvalidSend("permessage-deflate is off"));
+        };
+        let compressed = codec.compress(payload, fin)?;
+        let rsv = if first { RSV1 } else { 0 };
+        self.write_frame_fin(data_opcode(kind, first), fin, rsv, &compressed);
+        if let Some(codec) = &mut self.deflate {
+            codec.recycle(compressed);
+        }
+        self.sending = !fin;
+        self.sending_compressed = !fin;
+        Ok(())
     }
 
     /// [`encode_data`](Self::encode_data) with RSV bits (as in
-    /// [`Config::allowed_rsv`]) for an extension: allowed only on the first
-    /// frame of a message and only the bits of [`Config::allowed_rsv`],
-    /// else [`ProtocolError::InvalidSend`].
+    /// [`Config::allowed_rsv`]) for an extension the caller runs, and
+    /// without compression: RSV bits are allowed only on the first frame of
+    /// a message and only the bits of [`Config::allowed_rsv`] (not RSV1 when
+    /// permessage-deflate is on: it belongs to the codec), else
+    /// [`ProtocolError::InvalidSend`].
     pub fn encode_data_rsv(
         &mut self,
         kind: DataKind,
@@ -459,6 +568,25 @@ impl Connection {
         fin: bool,
         rsv: u8,
     ) -> Result<(), ProtocolError> {
+        self.check_send(first, rsv)?;
+        if self.deflate.is_some() && rsv & RSV1 != 0 {
+            return Err(ProtocolError::InvalidSend(
+                "RSV1 belongs to permessage-deflate",
+            ));
+        }
+        if !first && self.sending_compressed {
+            return Err(ProtocolError::InvalidSend(
+                "a compressed message is in progress",
+            ));
+        }
+        self.write_frame_fin(data_opcode(kind, first), fin, rsv, payload);
+        self.sending = !fin;
+        self.sending_compressed = false;
+        Ok(())
+    }
+
+    /// The checks every data frame passes before it is encoded.
+    fn check_send(&self, first: bool, rsv: u8) -> Result<(), ProtocolError> {
         if self.state != State::Open {
             return Err(ProtocolError::InvalidSend("data after the close frame"));
         }
@@ -475,13 +603,6 @@ impl Connection {
         if rsv != 0 && (!first || rsv & !self.config.allowed_rsv != 0) {
             return Err(ProtocolError::InvalidSend("RSV bits not allowed"));
         }
-        let opcode = if first {
-            kind.opcode()
-        } else {
-            OpCode::Continuation
-        };
-        self.write_frame_fin(opcode, fin, rsv, payload);
-        self.sending = !fin;
         Ok(())
     }
 

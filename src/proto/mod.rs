@@ -9,8 +9,9 @@
 //! bytes between the socket and these two buffers.
 //!
 //! Layout: [`frame`] (header codec), [`mask`] (masking), [`utf8`]
-//! (incremental validation), [`close`] (close codes and reasons) and the
-//! state machine in `machine.rs`, re-exported here as [`Connection`].
+//! (incremental validation), [`close`] (close codes and reasons),
+//! [`deflate`] (permessage-deflate: negotiation and codec) and the state
+//! machine in `machine.rs`, re-exported here as [`Connection`].
 //!
 //! ```
 //! use bytes::BytesMut;
@@ -26,6 +27,7 @@
 //! ```
 
 pub mod close;
+pub mod deflate;
 pub mod frame;
 mod machine;
 pub mod mask;
@@ -75,6 +77,11 @@ pub enum ProtocolError {
     /// A text message (or close reason) that is not valid UTF-8.
     #[error("invalid UTF-8 in a text message or close reason")]
     InvalidUtf8,
+    /// A message compressed with permessage-deflate whose data does not
+    /// inflate (close code 1007, as for invalid UTF-8: the frames are well
+    /// formed, their payload is not).
+    #[error("invalid permessage-deflate data")]
+    InvalidCompressedData,
     /// A close frame with a 1-byte payload.
     #[error("close frame with a 1-byte payload")]
     InvalidClosePayload,
@@ -109,11 +116,14 @@ pub enum ProtocolError {
 
 impl ProtocolError {
     /// The close code this violation earns (RFC 6455 section 7.4.1):
-    /// 1007 for invalid UTF-8, 1009 for what exceeds a limit, 1002 for the
-    /// rest.
+    /// 1007 for invalid UTF-8 and data that does not inflate, 1009 for what
+    /// exceeds a limit (the inflated size of a compressed message included),
+    /// 1002 for the rest.
     pub fn close_code(&self) -> u16 {
         match self {
-            ProtocolError::InvalidUtf8 => close::INVALID_PAYLOAD,
+            ProtocolError::InvalidUtf8 | ProtocolError::InvalidCompressedData => {
+                close::INVALID_PAYLOAD
+            }
             ProtocolError::FrameTooLarge { .. } | ProtocolError::MessageTooLarge { .. } => {
                 close::MESSAGE_TOO_BIG
             }

@@ -60,6 +60,12 @@ fn root() -> PathBuf {
 /// says so) when the peers are not installed (run `tests/peers/setup.sh`);
 /// under CI a missing peer is a failure.
 pub(crate) async fn peer(kind: &str) -> Option<Peer> {
+    peer_with(kind, &[]).await
+}
+
+/// As [`peer`], with command-line flags for the peer (such as `--deflate`,
+/// tests/peers/README.md lists them).
+pub(crate) async fn peer_with(kind: &str, flags: &[&str]) -> Option<Peer> {
     let r = root();
     let (program, script) = match kind {
         "python" => (
@@ -85,6 +91,7 @@ pub(crate) async fn peer(kind: &str) -> Option<Peer> {
     }
     let mut child = Command::new(program)
         .arg(script)
+        .args(flags)
         .arg("0")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
