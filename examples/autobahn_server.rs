@@ -6,8 +6,8 @@
 //! cargo run --release --example autobahn_server -- 127.0.0.1:0 [--deflate]
 //! ```
 //!
-//! `--deflate` (given by `tests/autobahn/server.sh --compression`) is for
-//! agreeing to permessage-deflate once the server role offers it.
+//! `--deflate` (given by `tests/autobahn/server.sh --compression`) agrees
+//! to permessage-deflate offers.
 //!
 //! Prints `LISTENING <port>` first. Limits are permissive (some cases send
 //! 16 MiB messages in one frame) and there are no keep-alive pings, which
@@ -21,9 +21,7 @@ use wsock::server::{AcceptOptions, Incoming, Listener};
 fn options(deflate: bool) -> AcceptOptions {
     let mut o = AcceptOptions::default();
     if deflate {
-        // Enable when AcceptOptions has permessage-deflate (issue 9):
-        // o.deflate = Some(Default::default());
-        eprintln!("--deflate: permessage-deflate is not wired into this example yet");
+        o.deflate = Some(Default::default());
     }
     o.max_message_size = 64 << 20;
     o.max_frame_size = 64 << 20;
