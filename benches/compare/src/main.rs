@@ -100,6 +100,8 @@ const WORKLOADS: [Workload; 6] = [
 #[derive(Debug, Clone, Copy, Default)]
 struct Sample {
     cpu_us: u64,
+    /// The user-space part of `cpu_us` (the rest is the kernel's).
+    user_us: u64,
     wall_us: u64,
     rss_kb: u64,
     allocs: u64,
@@ -107,13 +109,13 @@ struct Sample {
     value: f64,
 }
 
-/// User + system CPU time of this process so far.
-fn cpu_now() -> Duration {
+/// CPU time of this process so far: (user + system, user).
+fn cpu_now() -> (Duration, Duration) {
     // SAFETY: getrusage writes one `rusage` into the zeroed struct we own.
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
     unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
     let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
-    tv(ru.ru_utime) + tv(ru.ru_stime)
+    (tv(ru.ru_utime) + tv(ru.ru_stime), tv(ru.ru_utime))
 }
 
 /// Peak resident set of this process, in KiB. (Not getrusage's
@@ -139,10 +141,11 @@ fn child(lib: Lib, id: &str, addr: SocketAddr, scale: f64) {
         .build()
         .expect("runtime");
     let sample = rt.block_on(async move {
-        let measure = |start: Duration, wall: Instant, allocs: usize, value: f64| {
+        let measure = |start: (Duration, Duration), wall: Instant, allocs: usize, value: f64| {
             let cpu = cpu_now();
             Sample {
-                cpu_us: (cpu - start).as_micros() as u64,
+                cpu_us: (cpu.0 - start.0).as_micros() as u64,
+                user_us: (cpu.1 - start.1).as_micros() as u64,
                 wall_us: wall.elapsed().as_micros() as u64,
                 rss_kb: peak_rss_kb(),
                 allocs: (alloc::calls() - allocs) as u64,
@@ -225,8 +228,8 @@ fn child(lib: Lib, id: &str, addr: SocketAddr, scale: f64) {
         }
     });
     println!(
-        "RESULT {} {} {} {} {}",
-        sample.cpu_us, sample.wall_us, sample.rss_kb, sample.allocs, sample.value
+        "RESULT {} {} {} {} {} {}",
+        sample.cpu_us, sample.wall_us, sample.rss_kb, sample.allocs, sample.value, sample.user_us
     );
     // The runtime may hold connections of the last workload: no need to
     // close them politely.
@@ -260,6 +263,7 @@ fn run_child(lib: Lib, id: &str, addr: SocketAddr, scale: f64) -> Sample {
         rss_kb: f[2].parse().expect("rss"),
         allocs: f[3].parse().expect("allocs"),
         value: f[4].parse().expect("value"),
+        user_us: f[5].parse().expect("user"),
     }
 }
 
@@ -350,10 +354,11 @@ fn main() {
             for (i, lib) in order {
                 let s = run_child(lib, w.id, addr, scale);
                 eprintln!(
-                    "  {} {:<18} cpu {:>8.1} ms  wall {:>8.1} ms  rss {:>7} KiB  value {:.1}",
+                    "  {} {:<18} cpu {:>8.1} ms  user {:>8.1} ms  wall {:>8.1} ms  rss {:>7} KiB  value {:.1}",
                     w.id,
                     lib.name(),
                     s.cpu_us as f64 / 1000.0,
+                    s.user_us as f64 / 1000.0,
                     s.wall_us as f64 / 1000.0,
                     s.rss_kb,
                     s.value
@@ -409,6 +414,33 @@ fn print_table(results: &[(Workload, Vec<(Lib, Sample)>)], repeat: usize, scale:
         }
         let _ = writeln!(t);
     }
+    let _ = writeln!(
+        t,
+        "\nUser-space part of that CPU time (the rest is the kernel's), same runs; (x) = ratio to the best peer.\n\
+         Linux splits user from system time by tick sampling: a rough split on short runs"
+    );
+    let _ = write!(t, "| workload |");
+    for l in Lib::ALL {
+        let _ = write!(t, " {} |", l.name());
+    }
+    let _ = writeln!(t, "\n|---|---:|---:|---:|---:|");
+    for (w, row) in results.iter().filter(|(w, _)| w.kind == Kind::Cpu) {
+        let best_peer = row
+            .iter()
+            .filter(|(l, _)| *l != Lib::Wsock)
+            .map(|(_, s)| s.user_us as f64)
+            .fold(f64::INFINITY, f64::min);
+        let _ = write!(t, "| {}. {} |", w.id, w.what);
+        for (_, s) in row {
+            let u = s.user_us as f64;
+            if best_peer > 0.0 {
+                let _ = write!(t, " {:.0} ms ({:.2}) |", u / 1000.0, u / best_peer);
+            } else {
+                let _ = write!(t, " {:.0} ms |", u / 1000.0);
+            }
+        }
+        let _ = writeln!(t);
+    }
     let _ = writeln!(t, "\nWall time and peak RSS of the client process");
     let _ = write!(t, "| workload |");
     for l in Lib::ALL {
@@ -431,13 +463,14 @@ fn print_table(results: &[(Workload, Vec<(Lib, Sample)>)], repeat: usize, scale:
 }
 
 fn write_csv(path: &str, results: &[(Workload, Vec<(Lib, Sample)>)]) {
-    let mut c =
-        String::from("workload,what,target,kind,lib,figure,cpu_us,wall_us,rss_kb,allocs,value\n");
+    let mut c = String::from(
+        "workload,what,target,kind,lib,figure,cpu_us,wall_us,rss_kb,allocs,value,user_us\n",
+    );
     for (w, row) in results {
         for (l, s) in row {
             let _ = writeln!(
                 c,
-                "{},{},{},{:?},{},{:.3},{},{},{},{},{:.3}",
+                "{},{},{},{:?},{},{:.3},{},{},{},{},{:.3},{}",
                 w.id,
                 w.what,
                 w.target,
@@ -448,7 +481,8 @@ fn write_csv(path: &str, results: &[(Workload, Vec<(Lib, Sample)>)]) {
                 s.wall_us,
                 s.rss_kb,
                 s.allocs,
-                s.value
+                s.value,
+                s.user_us
             );
         }
     }
