@@ -167,8 +167,9 @@ pub struct MessageReceiver {
     /// The peer's close, once seen, until reported.
     closed: Option<CloseFrame>,
     close_reported: bool,
-    /// Messages decoded ahead, under the same lock as the one before them
-    /// (freed once empty).
+    /// Messages decoded ahead, under the same lock as the one before them.
+    /// Its capacity is kept while messages stream in and given back when
+    /// the receiver waits for the peer, so an idle connection holds none.
     ahead: VecDeque<Message>,
 }
 
@@ -481,6 +482,10 @@ impl MessageReceiver {
     /// The next message, or the peer's close; see
     /// [`MessageWebSocket::receive`].
     pub async fn receive(&mut self) -> Result<Received> {
+        // A message decoded ahead is ready: no timer, no lock.
+        if let Some(m) = self.ahead.pop_front() {
+            return Ok(Received::Message(m));
+        }
         with_timeout(
             self.receive_timeout,
             TimeoutKind::Receive,
@@ -503,9 +508,6 @@ impl MessageReceiver {
     fn poll_receive(&mut self, cx: &mut Context<'_>) -> Poll<Result<Received>> {
         loop {
             if let Some(m) = self.ahead.pop_front() {
-                if self.ahead.is_empty() {
-                    self.ahead = VecDeque::new();
-                }
                 return Poll::Ready(Ok(Received::Message(m)));
             }
             if let Some(frame) = &self.closed {
@@ -526,7 +528,14 @@ impl MessageReceiver {
             }
             let ev = {
                 let mut s = self.shared.lock();
-                let ev = ready!(s.poll_event(cx, Side::Reader));
+                let Poll::Ready(ev) = s.poll_event(cx, Side::Reader) else {
+                    // Going to wait: let go of the read-ahead queue (empty
+                    // here) rather than hold it through an idle spell.
+                    if self.ahead.capacity() != 0 {
+                        self.ahead = VecDeque::new();
+                    }
+                    return Poll::Pending;
+                };
                 if let Ok(Event::Data {
                     first: true,
                     fin: true,
