@@ -482,41 +482,16 @@ impl Session {
     }
 
     /// The next message if it is already whole in the read buffer and can
-    /// be taken without consequence: a single-frame binary message that
-    /// every check will accept, so decoding it queues nothing for the peer
-    /// and cannot fail the connection. None otherwise (control frames,
-    /// text, fragments, anything the regular path must handle in order).
-    ///
-    /// Call only between messages: right after an event that was a whole
-    /// message, so that no frame or fragmented message is under way.
+    /// be taken without consequence: a single-frame text or binary message
+    /// that every check accepts, so decoding it queues nothing for the peer
+    /// and cannot fail the connection
+    /// ([`proto::Connection::decode_message`]). None otherwise (control
+    /// frames, fragments, anything the regular path must handle in order).
     pub(crate) fn buffered_message(&mut self) -> Option<Event> {
-        if self.ended.is_some() || self.proto.state() == State::Closed {
+        if self.ended.is_some() {
             return None;
         }
-        let (h, head) = proto::FrameHeader::parse(&self.rd).ok()??;
-        let config = self.proto.config();
-        let limit = config.max_frame_size.min(config.max_message_size) as u64;
-        let plain = h.fin
-            && h.rsv == 0
-            && h.opcode == proto::OpCode::Binary
-            && h.mask.is_some() == (config.role == proto::Role::Server)
-            && h.payload_len <= limit
-            && head as u64 + h.payload_len <= self.rd.len() as u64;
-        if !plain {
-            return None;
-        }
-        match self.proto.decode(&mut self.rd) {
-            Ok(Some(ev)) => Some(ev),
-            Ok(None) => None,
-            // Not expected for a frame that passed the checks above; should
-            // it happen, the next receive reports it rather than waiting on
-            // a connection the core has closed.
-            Err(e) => {
-                self.end(Ended::Protocol(e));
-                self.push_output(Side::Reader);
-                None
-            }
-        }
+        self.proto.decode_message(&mut self.rd)
     }
 
     /// Decodes one event from the read buffer and does what it obliges.

@@ -290,6 +290,15 @@ impl Connection {
             input.clear();
             return Ok(None);
         }
+        if let Some(event) = self.decode_message(input) {
+            return Ok(Some(event));
+        }
+        self.decode_general(input)
+    }
+
+    /// [`decode`](Self::decode) without the fast path of
+    /// [`decode_message`](Self::decode_message).
+    fn decode_general(&mut self, input: &mut BytesMut) -> Result<Option<Event>, ProtocolError> {
         match self.decode_frame(input) {
             Ok(event) => Ok(event),
             Err(e) => {
@@ -298,6 +307,80 @@ impl Connection {
                 Err(e)
             }
         }
+    }
+
+    /// The fast path of [`decode`](Self::decode): the message at the front
+    /// of `input` when it is whole there in one frame and nothing is under
+    /// way (no frame, no fragmented message), the connection is not closed
+    /// and the frame passes every check the general path makes: FIN, no RSV
+    /// bit, text or binary, masked as the role requires, the length in its
+    /// shortest form and within both limits, and (text) valid UTF-8.
+    ///
+    /// Such a message yields the same event as the general path, and
+    /// decoding it cannot fail or queue anything for the peer. Otherwise
+    /// `None`, with `input` (unmasking undone) and the state untouched.
+    pub(crate) fn decode_message(&mut self, input: &mut BytesMut) -> Option<Event> {
+        if self.frame.is_some() || self.message.is_some() || self.state == State::Closed {
+            return None;
+        }
+        let (&[b0, b1], rest) = input.split_first_chunk::<2>()?;
+        let kind = match b0 {
+            0x82 => DataKind::Binary,
+            0x81 => DataKind::Text,
+            _ => return None,
+        };
+        let masked = b1 & 0x80 != 0;
+        if masked != (self.config.role == Role::Server) {
+            return None;
+        }
+        let (len, ext) = match b1 & 0x7F {
+            126 => {
+                let n = u16::from_be_bytes(*rest.first_chunk::<2>()?);
+                if n < 126 {
+                    return None;
+                }
+                (usize::from(n), 2)
+            }
+            127 => {
+                let n = u64::from_be_bytes(*rest.first_chunk::<8>()?);
+                if n >> 63 != 0 || n <= 0xFFFF {
+                    return None;
+                }
+                (usize::try_from(n).ok()?, 8)
+            }
+            n => (usize::from(n), 0),
+        };
+        if len > self.config.max_frame_size || len > self.config.max_message_size {
+            return None;
+        }
+        let head = 2 + ext + if masked { 4 } else { 0 };
+        if input.len() < head || input.len() - head < len {
+            return None;
+        }
+        let key = match input.get(2 + ext..).and_then(<[u8]>::first_chunk::<4>) {
+            Some(key) if masked => Some(*key),
+            _ => None,
+        };
+        let payload = &mut input[head..head + len];
+        if let Some(key) = key {
+            apply_mask(payload, key);
+        }
+        if kind == DataKind::Text && std::str::from_utf8(payload).is_err() {
+            // Leave it to the general path, which fails the connection.
+            if let Some(key) = key {
+                apply_mask(payload, key);
+            }
+            return None;
+        }
+        let mut payload = input.split_to(head + len).freeze();
+        payload.advance(head);
+        Some(Event::Data {
+            kind,
+            payload,
+            first: true,
+            fin: true,
+            rsv: 0,
+        })
     }
 
     fn decode_frame(&mut self, input: &mut BytesMut) -> Result<Option<Event>, ProtocolError> {
@@ -703,5 +786,201 @@ impl Connection {
         if let Some(key) = mask {
             apply_mask(&mut self.output[start..], key);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Everything a run of `decode` calls produced.
+    #[derive(Debug, PartialEq)]
+    struct Run {
+        events: Vec<Result<Event, ProtocolError>>,
+        output: Vec<u8>,
+        state: State,
+        left: Vec<u8>,
+    }
+
+    /// Feeds `chunks` one after the other, decoding after each until
+    /// `Ok(None)`; `fast: false` skips the fast path of `decode_message`.
+    fn run(config: &Config, chunks: &[&[u8]], fast: bool) -> Run {
+        let mut conn = Connection::new(config.clone());
+        let mut input = BytesMut::new();
+        let mut events = Vec::new();
+        for chunk in chunks {
+            input.extend_from_slice(chunk);
+            loop {
+                let res = if fast {
+                    conn.decode(&mut input)
+                } else if conn.state == State::Closed {
+                    input.clear();
+                    Ok(None)
+                } else {
+                    conn.decode_general(&mut input)
+                };
+                match res {
+                    Ok(None) => break,
+                    Ok(Some(ev)) => events.push(Ok(ev)),
+                    Err(e) => events.push(Err(e)),
+                }
+            }
+        }
+        Run {
+            events,
+            output: unmasked(conn.output()),
+            state: conn.state(),
+            left: input.to_vec(),
+        }
+    }
+
+    /// The frames of an output with their masks taken off (a client's keys
+    /// are random).
+    fn unmasked(mut out: &[u8]) -> Vec<u8> {
+        let mut plain = BytesMut::new();
+        while let Ok(Some((mut header, len))) = FrameHeader::parse(out) {
+            let end = len + header.payload_len as usize;
+            let mut payload = out[len..end].to_vec();
+            if let Some(key) = header.mask.take() {
+                apply_mask(&mut payload, key);
+            }
+            header.encode(&mut plain);
+            plain.extend_from_slice(&payload);
+            out = &out[end..];
+        }
+        assert!(out.is_empty());
+        plain.to_vec()
+    }
+
+    /// A frame with the length in the given number of extension bytes
+    /// (0, 2 or 8, minimal or not), masked with `key` if given.
+    fn frame(b0: u8, payload: &[u8], ext: usize, key: Option<[u8; 4]>) -> Vec<u8> {
+        let mask_bit = if key.is_some() { 0x80 } else { 0 };
+        let mut out = vec![b0];
+        match ext {
+            0 => out.push(mask_bit | payload.len() as u8),
+            2 => {
+                out.push(mask_bit | 126);
+                out.extend_from_slice(&(payload.len() as u16).to_be_bytes());
+            }
+            _ => {
+                out.push(mask_bit | 127);
+                out.extend_from_slice(&(payload.len() as u64).to_be_bytes());
+            }
+        }
+        let start = out.len() + if key.is_some() { 4 } else { 0 };
+        if let Some(key) = key {
+            out.extend_from_slice(&key);
+        }
+        out.extend_from_slice(payload);
+        if let Some(key) = key {
+            apply_mask(&mut out[start..], key);
+        }
+        out
+    }
+
+    fn payloads() -> Vec<Vec<u8>> {
+        let mut all = vec![
+            Vec::new(),
+            b"Hello".to_vec(),
+            "h\u{e9}llo \u{1F600}".as_bytes().to_vec(),
+            vec![0xFF, 0x41],
+            vec![0xE2, 0x82],
+            vec![b'a'; 125],
+        ];
+        for len in [126, 300, 0x10000] {
+            all.push((0..len).map(|i| (i % 97) as u8 + 32).collect());
+        }
+        all
+    }
+
+    /// The fast path and the general path agree on every input, whole or
+    /// split at any point (small inputs) or at a few points (large ones).
+    #[test]
+    fn fast_path_matches_general_path() {
+        let first_bytes = [
+            0x81, 0x82, 0x01, 0x02, 0x00, 0x80, 0x88, 0x89, 0x8A, 0x83, 0xC1, 0xC2, 0x92, 0xA2,
+        ];
+        let mut cases = 0;
+        for role in [Role::Server, Role::Client] {
+            for (max_frame, deflate) in [(16 << 20, false), (200, false), (16 << 20, true)] {
+                let mut config = Config::new(role);
+                config.max_frame_size = max_frame;
+                if deflate {
+                    config.deflate = Some(DeflateConfig::default());
+                }
+                for payload in payloads() {
+                    for b0 in first_bytes {
+                        let control = b0 & 0x08 != 0;
+                        if control && payload.len() > 125 {
+                            continue;
+                        }
+                        for ext in [0, 2, 8] {
+                            if (ext == 0 && payload.len() > 125)
+                                || (ext == 2 && payload.len() > 0xFFFF)
+                            {
+                                continue;
+                            }
+                            for key in [None, Some([0x37, 0xfa, 0x21, 0x3d])] {
+                                let mut wire = frame(b0, &payload, ext, key);
+                                // A second message behind the first.
+                                let tail = frame(0x82, b"next", 0, key);
+                                wire.extend_from_slice(&tail);
+                                check(&config, &wire);
+                                cases += 1;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(cases > 1000);
+    }
+
+    fn check(config: &Config, wire: &[u8]) {
+        let general = run(config, &[wire], false);
+        let fast = run(config, &[wire], true);
+        assert_eq!(fast, general, "{:02x?}", &wire[..wire.len().min(16)]);
+        let cuts: Vec<usize> = if wire.len() <= 64 {
+            (1..wire.len()).collect()
+        } else {
+            vec![
+                1,
+                2,
+                3,
+                4,
+                8,
+                10,
+                14,
+                wire.len() / 2,
+                wire.len() - 9,
+                wire.len() - 1,
+            ]
+        };
+        for cut in cuts {
+            let (a, b) = wire.split_at(cut);
+            let general = run(config, &[a, b], false);
+            let fast = run(config, &[a, b], true);
+            assert_eq!(fast, general, "cut {cut}");
+        }
+    }
+
+    #[test]
+    fn fast_path_leaves_refused_input_untouched() {
+        // Invalid UTF-8, masked: unmasked then masked back for the general
+        // path, which fails the connection with 1007.
+        let key = [1, 2, 3, 4];
+        let wire = frame(0x81, &[0xFF, 0x41], 0, Some(key));
+        let mut conn = Connection::new(Config::new(Role::Server));
+        let mut input = BytesMut::from(&wire[..]);
+        assert_eq!(conn.decode_message(&mut input), None);
+        assert_eq!(&input[..], &wire[..]);
+        assert_eq!(conn.decode(&mut input), Err(ProtocolError::InvalidUtf8));
+        // Incomplete: nothing taken.
+        let wire = frame(0x82, b"abc", 0, Some(key));
+        let mut conn = Connection::new(Config::new(Role::Server));
+        let mut input = BytesMut::from(&wire[..wire.len() - 1]);
+        assert_eq!(conn.decode_message(&mut input), None);
+        assert_eq!(&input[..], &wire[..wire.len() - 1]);
     }
 }
