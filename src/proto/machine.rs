@@ -768,23 +768,64 @@ impl Connection {
 
     /// Appends a frame, masked with a fresh key in the client role.
     fn write_frame_fin(&mut self, opcode: OpCode, fin: bool, rsv: u8, payload: &[u8]) {
-        let mask = match self.config.role {
-            Role::Client => Some(self.keys.next_key()),
-            Role::Server => None,
-        };
-        let header = FrameHeader {
-            fin,
-            rsv,
-            opcode,
-            mask,
-            payload_len: payload.len() as u64,
-        };
-        self.output.reserve(header.encoded_len() + payload.len());
-        header.encode(&mut self.output);
-        let start = self.output.len();
-        self.output.extend_from_slice(payload);
-        if let Some(key) = mask {
-            apply_mask(&mut self.output[start..], key);
+        let b0 = (u8::from(fin) << 7) | ((rsv & 0x7) << 4) | opcode.as_u8();
+        let out = &mut self.output;
+        out.reserve(FrameHeader::MAX_LEN + payload.len());
+        match self.config.role {
+            Role::Server => {
+                put_header(out, b0, payload.len(), None);
+                out.extend_from_slice(payload);
+            }
+            Role::Client => {
+                let key = self.keys.next_key();
+                put_header(out, b0, payload.len(), Some(key));
+                let start = out.len();
+                out.extend_from_slice(payload);
+                apply_mask(&mut out[start..], key);
+            }
+        }
+    }
+}
+
+/// Appends a frame header (the same bytes as [`FrameHeader::encode`]),
+/// each form written as one fixed-size piece.
+#[inline]
+fn put_header(out: &mut BytesMut, b0: u8, len: usize, key: Option<[u8; 4]>) {
+    match (len, key) {
+        (0..=125, None) => out.extend_from_slice(&[b0, len as u8]),
+        (0..=125, Some([k0, k1, k2, k3])) => {
+            out.extend_from_slice(&[b0, 0x80 | len as u8, k0, k1, k2, k3]);
+        }
+        (126..=0xFFFF, None) => {
+            let [l0, l1] = (len as u16).to_be_bytes();
+            out.extend_from_slice(&[b0, 126, l0, l1]);
+        }
+        (126..=0xFFFF, Some([k0, k1, k2, k3])) => {
+            let [l0, l1] = (len as u16).to_be_bytes();
+            out.extend_from_slice(&[b0, 0x80 | 126, l0, l1, k0, k1, k2, k3]);
+        }
+        (_, None) => {
+            let [l0, l1, l2, l3, l4, l5, l6, l7] = (len as u64).to_be_bytes();
+            out.extend_from_slice(&[b0, 127, l0, l1, l2, l3, l4, l5, l6, l7]);
+        }
+        (_, Some([k0, k1, k2, k3])) => {
+            let [l0, l1, l2, l3, l4, l5, l6, l7] = (len as u64).to_be_bytes();
+            out.extend_from_slice(&[
+                b0,
+                0x80 | 127,
+                l0,
+                l1,
+                l2,
+                l3,
+                l4,
+                l5,
+                l6,
+                l7,
+                k0,
+                k1,
+                k2,
+                k3,
+            ]);
         }
     }
 }
@@ -962,6 +1003,28 @@ mod tests {
             let general = run(config, &[a, b], false);
             let fast = run(config, &[a, b], true);
             assert_eq!(fast, general, "cut {cut}");
+        }
+    }
+
+    #[test]
+    fn put_header_matches_frame_header_encode() {
+        for len in [0usize, 1, 125, 126, 127, 0xFFFF, 0x1_0000, 1 << 33] {
+            for key in [None, Some([9, 8, 7, 6])] {
+                for b0 in [0x82, 0x01, 0x80, 0xC1, 0x88] {
+                    let mut a = BytesMut::new();
+                    put_header(&mut a, b0, len, key);
+                    let mut b = BytesMut::new();
+                    FrameHeader {
+                        fin: b0 & 0x80 != 0,
+                        rsv: (b0 >> 4) & 0x7,
+                        opcode: OpCode::from_u8(b0 & 0xF).unwrap(),
+                        mask: key,
+                        payload_len: len as u64,
+                    }
+                    .encode(&mut b);
+                    assert_eq!(a, b, "len {len} key {key:?} b0 {b0:#x}");
+                }
+            }
         }
     }
 

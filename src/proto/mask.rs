@@ -23,8 +23,9 @@
 
 use std::fmt;
 
-use rand_chacha::ChaCha12Rng;
-use rand_core::{Rng, SeedableRng};
+use rand_chacha::ChaCha12Core;
+use rand_core::SeedableRng;
+use rand_core::block::Generator;
 
 /// XORs `buf` with `key` repeated, starting at the key's first byte.
 #[inline]
@@ -61,17 +62,22 @@ fn key_at(key: [u8; 4], offset: usize) -> [u8; 4] {
 /// Output after which the generator takes a fresh seed from the OS.
 const RESEED_AFTER: u64 = 1 << 20;
 
+/// Words in one block of keystream: what the generator computes at a time
+/// (four ChaCha blocks, 256 bytes).
+const BLOCK_WORDS: usize = 64;
+
 /// Masking keys that no one can predict (RFC 6455 section 10.3).
 ///
-/// Keys come from a ChaCha12 keystream (`rand_chacha`'s `ChaCha12Rng`, the
+/// Keys come from a ChaCha12 keystream (`rand_chacha`'s `ChaCha12Core`, the
 /// generator behind `rand`'s `StdRng`), seeded from the operating system's
 /// generator ([`getrandom::fill`]) and reseeded from it after every MiB of
 /// output. The generator is per thread and shared by every connection on
-/// it, so a frame costs four bytes of its buffer (four ChaCha blocks are
-/// computed at a time) and a connection holds no key material and makes no
-/// system call of its own. `MaskKeys` itself is an empty handle. (A pool of
-/// `getrandom` bytes per connection cost a system call every 64 frames: 9%
-/// of the time of a stream of small messages.)
+/// it: it computes 256 bytes (four ChaCha blocks) at a time into a
+/// per-thread buffer, and a frame takes the next four bytes of it, so a
+/// connection holds no key material and makes no system call of its own.
+/// `MaskKeys` itself is an empty handle. (A pool of `getrandom` bytes per
+/// connection cost a system call every 64 frames: 9% of the time of a
+/// stream of small messages.)
 ///
 /// If the operating system's generator fails (on the platforms tokio
 /// supports it practically never does), the seed is instead derived from
@@ -94,7 +100,7 @@ impl MaskKeys {
     /// The next 4-byte key.
     #[inline]
     pub fn next_key(&mut self) -> [u8; 4] {
-        with_keystream(4, |rng| rng.next_u32().to_ne_bytes())
+        KEYSTREAM.with(|ks| ks.borrow_mut().next_word().to_ne_bytes())
     }
 }
 
@@ -108,49 +114,84 @@ impl fmt::Debug for MaskKeys {
 /// Fills `buf` from this thread's keystream (also used for the handshake's
 /// Sec-WebSocket-Key, which must be a random nonce).
 pub(crate) fn fill_random(buf: &mut [u8]) {
-    with_keystream(buf.len(), |rng| rng.fill_bytes(buf));
+    KEYSTREAM.with(|ks| {
+        let ks = &mut *ks.borrow_mut();
+        for chunk in buf.chunks_mut(4) {
+            let word = ks.next_word().to_ne_bytes();
+            chunk.copy_from_slice(&word[..chunk.len()]);
+        }
+    });
 }
 
 thread_local! {
-    static KEYSTREAM: std::cell::RefCell<Keystream> =
-        const { std::cell::RefCell::new(Keystream { rng: None, produced: 0, seedings: 0 }) };
+    // No destructor (the core and buffer are plain data), so an access is
+    // a plain thread-local address.
+    static KEYSTREAM: std::cell::RefCell<Keystream> = const {
+        std::cell::RefCell::new(Keystream {
+            core: None,
+            block: [0; BLOCK_WORDS],
+            next: BLOCK_WORDS,
+            produced: 0,
+            seedings: 0,
+        })
+    };
 }
 
-/// Runs `f` on this thread's generator, which is about to produce `n`
-/// bytes; seeds it first when it is new or has produced its share.
-#[inline]
-fn with_keystream<T>(n: usize, f: impl FnOnce(&mut ChaCha12Rng) -> T) -> T {
-    KEYSTREAM.with(|ks| {
-        let ks = &mut *ks.borrow_mut();
-        if ks.produced >= RESEED_AFTER {
-            ks.rng = None;
-        }
-        if ks.rng.is_none() {
-            ks.produced = 0;
-            ks.seedings = ks.seedings.wrapping_add(1);
-        }
-        ks.produced += n as u64;
-        let seedings = ks.seedings;
-        f(ks.rng.get_or_insert_with(|| new_generator(seedings)))
-    })
-}
-
-/// One thread's generator and how much it produced since its seeding.
+/// One thread's generator, the block of output it computed last and how
+/// much it produced since its seeding.
 struct Keystream {
-    rng: Option<ChaCha12Rng>,
+    /// None until the first use, and after `RESEED_AFTER` bytes.
+    core: Option<ChaCha12Core>,
+    block: [u32; BLOCK_WORDS],
+    /// The first word of `block` not handed out yet.
+    next: usize,
     produced: u64,
     /// Seedings so far (for the fallback).
     seedings: u64,
 }
 
+impl Keystream {
+    /// The next word of keystream; each is handed out once.
+    #[inline]
+    fn next_word(&mut self) -> u32 {
+        if let Some(&word) = self.block.get(self.next) {
+            self.next += 1;
+            return word;
+        }
+        self.refill();
+        self.next = 1;
+        self.block[0]
+    }
+
+    /// Computes the next block, seeding the generator first when it is new
+    /// or has produced its share.
+    #[cold]
+    fn refill(&mut self) {
+        if self.produced >= RESEED_AFTER {
+            self.core = None;
+        }
+        let core = match &mut self.core {
+            Some(core) => core,
+            None => {
+                self.produced = 0;
+                self.seedings = self.seedings.wrapping_add(1);
+                self.core.insert(new_generator(self.seedings))
+            }
+        };
+        core.generate(&mut self.block);
+        self.produced += (BLOCK_WORDS * 4) as u64;
+        self.next = 0;
+    }
+}
+
 /// A generator seeded from the OS (or, should it fail, the fallback).
 #[cold]
-fn new_generator(seedings: u64) -> ChaCha12Rng {
+fn new_generator(seedings: u64) -> ChaCha12Core {
     let mut seed = [0u8; 32];
     if getrandom::fill(&mut seed).is_err() {
         seed = fallback_seed(seedings);
     }
-    ChaCha12Rng::from_seed(seed)
+    ChaCha12Core::from_seed(seed)
 }
 
 /// A seed from the clock, a counter and an address (ASLR), for when the OS
@@ -212,11 +253,24 @@ mod tests {
 
     #[test]
     fn reseeds_and_falls_back() {
-        assert_ne!(new_generator(1).next_u64(), new_generator(1).next_u64());
+        let block = |mut core: ChaCha12Core| {
+            let mut out = [0u32; BLOCK_WORDS];
+            core.generate(&mut out);
+            out
+        };
+        assert_ne!(block(new_generator(1)), block(new_generator(1)));
         assert_ne!(fallback_seed(1), fallback_seed(2));
         // The thread's generator reseeds after its share.
-        KEYSTREAM.with(|k| k.borrow_mut().produced = RESEED_AFTER);
+        KEYSTREAM.with(|k| {
+            let mut k = k.borrow_mut();
+            k.produced = RESEED_AFTER;
+            k.next = BLOCK_WORDS;
+        });
         let before = KEYSTREAM.with(|k| k.borrow().seedings);
+        let _ = MaskKeys::new().next_key();
+        assert_eq!(KEYSTREAM.with(|k| k.borrow().seedings), before + 1);
+        assert_eq!(KEYSTREAM.with(|k| k.borrow().produced), 256);
+        // Within a block, no reseeding.
         let _ = MaskKeys::new().next_key();
         assert_eq!(KEYSTREAM.with(|k| k.borrow().seedings), before + 1);
     }
