@@ -604,22 +604,17 @@ impl MessageReceiver {
 
 /// After a single-frame message, takes the messages that are already
 /// whole in the read buffer too (as far as
-/// [`Session::buffered_message`] allows), so a stream of small messages
+/// [`Session::buffered_messages`] allows), so a stream of small messages
 /// costs one lock per read rather than one per message.
 fn read_ahead(ahead: &mut VecDeque<Message>, s: &mut Session) {
-    while ahead.len() < READ_AHEAD {
-        let Some(Event::Data {
-            kind, payload, fin, ..
-        }) = s.buffered_message()
-        else {
-            return;
-        };
+    let room = READ_AHEAD.saturating_sub(ahead.len());
+    s.buffered_messages(room, |kind, data| {
         ahead.push_back(Message {
             message_type: type_of(kind),
-            data: payload,
-            complete: fin,
+            data,
+            complete: true,
         });
-    }
+    });
 }
 
 impl futures_core::Stream for MessageReceiver {

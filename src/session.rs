@@ -481,17 +481,22 @@ impl Session {
         }
     }
 
-    /// The next message if it is already whole in the read buffer and can
-    /// be taken without consequence: a single-frame text or binary message
-    /// that every check accepts, so decoding it queues nothing for the peer
-    /// and cannot fail the connection
-    /// ([`proto::Connection::decode_message`]). None otherwise (control
-    /// frames, fragments, anything the regular path must handle in order).
-    pub(crate) fn buffered_message(&mut self) -> Option<Event> {
+    /// The messages already whole in the read buffer that can be taken
+    /// without consequence, at most `max`, handed to `f` with their kind:
+    /// single-frame text or binary messages that every check accepts, so
+    /// decoding them queues nothing for the peer and cannot fail the
+    /// connection ([`proto::Connection::decode_message`]). Stops at
+    /// anything else (control frames, fragments, anything the regular path
+    /// must handle in order). Returns how many were taken.
+    pub(crate) fn buffered_messages(
+        &mut self,
+        max: usize,
+        f: impl FnMut(proto::DataKind, bytes::Bytes),
+    ) -> usize {
         if self.ended.is_some() {
-            return None;
+            return 0;
         }
-        self.proto.decode_message(&mut self.rd)
+        self.proto.decode_messages(&mut self.rd, max, f)
     }
 
     /// Decodes one event from the read buffer and does what it obliges.

@@ -320,10 +320,83 @@ impl Connection {
     /// decoding it cannot fail or queue anything for the peer. Otherwise
     /// `None`, with `input` (unmasking undone) and the state untouched.
     pub(crate) fn decode_message(&mut self, input: &mut BytesMut) -> Option<Event> {
+        let (kind, head, len) = self.take_message(input)?;
+        let mut payload = input.split_to(head + len).freeze();
+        payload.advance(head);
+        Some(Event::Data {
+            kind,
+            payload,
+            first: true,
+            fin: true,
+            rsv: 0,
+        })
+    }
+
+    /// [`decode_message`](Self::decode_message) over and over, at most
+    /// `max` times, handing each message's kind and payload to `f`: the
+    /// messages are cut off `input` together, with one split of the buffer
+    /// rather than one each. Returns how many there were.
+    pub(crate) fn decode_messages(
+        &mut self,
+        input: &mut BytesMut,
+        max: usize,
+        mut f: impl FnMut(DataKind, Bytes),
+    ) -> usize {
+        let mut end = 0;
+        let mut count = 0;
+        while count < max {
+            let Some((_, head, len)) = self.take_message(&mut input[end..]) else {
+                break;
+            };
+            end += head + len;
+            count += 1;
+        }
+        if count == 0 {
+            return 0;
+        }
+        let taken = input.split_to(end).freeze();
+        let mut at = 0;
+        while at < end {
+            // Checked above: each header is whole and valid.
+            let Some((kind, head, len, _)) = self.message_at(&taken[at..]) else {
+                break;
+            };
+            f(kind, taken.slice(at + head..at + head + len));
+            at += head + len;
+        }
+        count
+    }
+
+    /// The checks of [`decode_message`](Self::decode_message) on the front
+    /// of `buf`: on success the payload is unmasked in place and the kind,
+    /// header length and payload length are returned; otherwise `buf` is
+    /// left as it was.
+    #[inline]
+    fn take_message(&self, buf: &mut [u8]) -> Option<(DataKind, usize, usize)> {
         if self.frame.is_some() || self.message.is_some() || self.state == State::Closed {
             return None;
         }
-        let (&[b0, b1], rest) = input.split_first_chunk::<2>()?;
+        let (kind, head, len, key) = self.message_at(buf)?;
+        let payload = &mut buf[head..head + len];
+        if let Some(key) = key {
+            apply_mask(payload, key);
+        }
+        if kind == DataKind::Text && std::str::from_utf8(payload).is_err() {
+            // Leave it to the general path, which fails the connection.
+            if let Some(key) = key {
+                apply_mask(payload, key);
+            }
+            return None;
+        }
+        Some((kind, head, len))
+    }
+
+    /// The header checks of [`decode_message`](Self::decode_message):
+    /// kind, header length, payload length and mask key of the message at
+    /// the front of `buf`, if its header passes and it is whole there.
+    #[inline]
+    fn message_at(&self, buf: &[u8]) -> Option<(DataKind, usize, usize, Option<[u8; 4]>)> {
+        let (&[b0, b1], rest) = buf.split_first_chunk::<2>()?;
         let kind = match b0 {
             0x82 => DataKind::Binary,
             0x81 => DataKind::Text,
@@ -354,33 +427,14 @@ impl Connection {
             return None;
         }
         let head = 2 + ext + if masked { 4 } else { 0 };
-        if input.len() < head || input.len() - head < len {
+        if buf.len() < head || buf.len() - head < len {
             return None;
         }
-        let key = match input.get(2 + ext..).and_then(<[u8]>::first_chunk::<4>) {
+        let key = match buf.get(2 + ext..).and_then(<[u8]>::first_chunk::<4>) {
             Some(key) if masked => Some(*key),
             _ => None,
         };
-        let payload = &mut input[head..head + len];
-        if let Some(key) = key {
-            apply_mask(payload, key);
-        }
-        if kind == DataKind::Text && std::str::from_utf8(payload).is_err() {
-            // Leave it to the general path, which fails the connection.
-            if let Some(key) = key {
-                apply_mask(payload, key);
-            }
-            return None;
-        }
-        let mut payload = input.split_to(head + len).freeze();
-        payload.advance(head);
-        Some(Event::Data {
-            kind,
-            payload,
-            first: true,
-            fin: true,
-            rsv: 0,
-        })
+        Some((kind, head, len, key))
     }
 
     fn decode_frame(&mut self, input: &mut BytesMut) -> Result<Option<Event>, ProtocolError> {
@@ -1003,6 +1057,46 @@ mod tests {
             let general = run(config, &[a, b], false);
             let fast = run(config, &[a, b], true);
             assert_eq!(fast, general, "cut {cut}");
+        }
+    }
+
+    /// decode_messages takes what decode_message would, one by one.
+    #[test]
+    fn decode_messages_matches_decode_message() {
+        let key = Some([0x37, 0xfa, 0x21, 0x3d]);
+        for role in [Role::Server, Role::Client] {
+            let key = if role == Role::Server { key } else { None };
+            let mut wire = Vec::new();
+            for i in 0..20u8 {
+                wire.extend(frame(0x82, &vec![i; usize::from(i) * 13], 0, key));
+                wire.extend(frame(0x81, "t\u{e9}xt".as_bytes(), 0, key));
+                wire.extend(frame(0x82, &[], 0, key));
+            }
+            wire.extend(frame(0x82, &[7; 300], 2, key));
+            wire.extend(frame(0x89, b"ping", 0, key));
+            wire.extend(frame(0x82, b"after", 0, key));
+            for max in [0, 1, 2, 5, 59, 60, 61, 62, 1000] {
+                for cut in [wire.len(), wire.len() - 1, wire.len() / 2, 3] {
+                    let config = Config::new(role);
+                    let mut one = Connection::new(config.clone());
+                    let mut input_one = BytesMut::from(&wire[..cut]);
+                    let mut want = Vec::new();
+                    while want.len() < max {
+                        match one.decode_message(&mut input_one) {
+                            Some(Event::Data { kind, payload, .. }) => want.push((kind, payload)),
+                            Some(other) => panic!("{other:?}"),
+                            None => break,
+                        }
+                    }
+                    let mut many = Connection::new(config);
+                    let mut input_many = BytesMut::from(&wire[..cut]);
+                    let mut got = Vec::new();
+                    let n = many.decode_messages(&mut input_many, max, |k, p| got.push((k, p)));
+                    assert_eq!(n, got.len());
+                    assert_eq!(got, want, "max {max} cut {cut}");
+                    assert_eq!(input_many, input_one, "max {max} cut {cut}");
+                }
+            }
         }
     }
 
