@@ -30,7 +30,7 @@ use crate::control::{MessageType, MessageWebSocketControl, MessageWebSocketRecei
 use crate::error::{Error, Result, TimeoutKind};
 use crate::information::MessageWebSocketInformation;
 use crate::proto::{self, CloseFrame, DataKind, Event};
-use crate::session::{Session, Shared, Side, with_timeout};
+use crate::session::{Deadline, Session, Shared, Side, with_timeout};
 
 /// A message, or a piece of one in [`MessageWebSocketReceiveMode::PartialMessage`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -161,6 +161,8 @@ pub struct MessageReceiver {
     shared: Shared,
     mode: MessageWebSocketReceiveMode,
     receive_timeout: Option<Duration>,
+    /// The receive timeout's timer, kept from one receive to the next.
+    deadline: Deadline,
     /// Pieces of a fragmented message in full-message mode.
     assembly: BytesMut,
     assembly_type: MessageType,
@@ -237,6 +239,7 @@ impl MessageWebSocket {
                 shared,
                 mode,
                 receive_timeout,
+                deadline: Deadline::default(),
                 assembly: BytesMut::new(),
                 assembly_type: MessageType::Binary,
                 closed: None,
@@ -486,12 +489,19 @@ impl MessageReceiver {
         if let Some(m) = self.ahead.pop_front() {
             return Ok(Received::Message(m));
         }
-        with_timeout(
-            self.receive_timeout,
-            TimeoutKind::Receive,
-            poll_fn(|cx| self.poll_receive(cx)),
-        )
-        .await
+        // Taken out for the call (a receive dropped midway drops it: the
+        // next one makes another).
+        let mut deadline = std::mem::take(&mut self.deadline);
+        let limit = self.receive_timeout;
+        let res = deadline
+            .run(
+                limit,
+                TimeoutKind::Receive,
+                poll_fn(|cx| self.poll_receive(cx)),
+            )
+            .await;
+        self.deadline = deadline;
+        res
     }
 
     /// Changes this half's receive timeout (`None`: wait as long as the

@@ -776,3 +776,120 @@ pub(crate) async fn with_timeout<T>(
         .await
         .unwrap_or(Err(Error::Timeout(kind)))
 }
+
+/// A time limit for the operations of one half, one at a time, that keeps
+/// one timer between them instead of registering and cancelling one per
+/// operation.
+///
+/// Each operation gets the whole limit from its first poll that is not
+/// ready, as with [`with_timeout`]. The timer is re-armed lazily: while
+/// operations follow each other, the one timer set for an earlier operation
+/// (which ends no later than the current one's limit) stays as it is; when
+/// it fires before the current limit, it is moved to that limit and the
+/// wait goes on. A stream of operations thus reads the clock once each and
+/// touches the timer wheel about once per limit's length, not twice per
+/// operation. Between operations the timer may fire once for nothing (a
+/// spurious wake-up of the half's task, which futures allow).
+#[derive(Debug, Default)]
+pub(crate) struct Deadline {
+    sleep: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl Deadline {
+    /// Runs `fut` under an optional time limit; see [`Deadline`].
+    pub(crate) async fn run<T>(
+        &mut self,
+        limit: Option<Duration>,
+        kind: TimeoutKind,
+        fut: impl Future<Output = Result<T>>,
+    ) -> Result<T> {
+        let Some(d) = limit else {
+            return fut.await;
+        };
+        let mut fut = std::pin::pin!(fut);
+        if let Poll::Ready(v) = poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx))).await {
+            return v;
+        }
+        let deadline = tokio::time::Instant::now() + d;
+        let sleep = match &mut self.sleep {
+            Some(sleep) => {
+                if sleep.deadline() > deadline {
+                    sleep.as_mut().reset(deadline);
+                }
+                sleep
+            }
+            None => self
+                .sleep
+                .insert(Box::pin(tokio::time::sleep_until(deadline))),
+        };
+        poll_fn(|cx| {
+            if let Poll::Ready(v) = fut.as_mut().poll(cx) {
+                return Poll::Ready(v);
+            }
+            loop {
+                ready!(sleep.as_mut().poll(cx));
+                if sleep.deadline() >= deadline {
+                    return Poll::Ready(Err(Error::Timeout(kind)));
+                }
+                // Set for an earlier operation: on to this one's limit.
+                sleep.as_mut().reset(deadline);
+            }
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Pending once (waking itself), then done.
+    async fn quick() -> Result<()> {
+        tokio::task::yield_now().await;
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn deadline_keeps_one_timer_and_still_times_out() {
+        let mut dl = Deadline::default();
+        let limit = Some(Duration::from_millis(20));
+        // Ready on the first poll: no timer at all.
+        dl.run(limit, TimeoutKind::Receive, async { Ok(()) })
+            .await
+            .unwrap();
+        assert!(dl.sleep.is_none());
+        dl.run(limit, TimeoutKind::Receive, quick()).await.unwrap();
+        let first = dl.sleep.as_ref().map(|s| s.deadline());
+        assert!(first.is_some());
+        // The next operation keeps the timer set for the first.
+        dl.run(limit, TimeoutKind::Receive, quick()).await.unwrap();
+        assert_eq!(dl.sleep.as_ref().map(|s| s.deadline()), first);
+        // Let that timer fire with no one waiting, then wait for good: the
+        // stale timer is moved on, and the operation times out at its own
+        // limit, not the old one.
+        tokio::time::sleep(Duration::from_millis(40)).await;
+        let start = tokio::time::Instant::now();
+        let res = dl
+            .run(
+                limit,
+                TimeoutKind::Receive,
+                std::future::pending::<Result<()>>(),
+            )
+            .await;
+        assert!(matches!(res, Err(Error::Timeout(TimeoutKind::Receive))));
+        let end = dl.sleep.as_ref().map(|s| s.deadline());
+        assert!(end.is_some_and(|t| t >= start + Duration::from_millis(20)));
+        // A shorter limit than the timer's: moved earlier.
+        dl.run(Some(Duration::from_secs(3600)), TimeoutKind::Send, quick())
+            .await
+            .unwrap();
+        let res = dl
+            .run(
+                limit,
+                TimeoutKind::Send,
+                std::future::pending::<Result<()>>(),
+            )
+            .await;
+        assert!(matches!(res, Err(Error::Timeout(TimeoutKind::Send))));
+    }
+}
