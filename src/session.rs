@@ -22,7 +22,7 @@ use std::task::{Context, Poll, Wake, Waker, ready};
 use std::time::{Duration, Instant};
 
 use bytes::{Buf, BytesMut};
-use tokio::io::{AsyncReadExt, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 
 use crate::connect::Transport;
 use crate::error::{Error, Result, TimeoutKind};
@@ -141,6 +141,11 @@ impl Ended {
 /// The largest read asked of the transport (unless the read chunk is
 /// larger).
 const MAX_READ: usize = 128 * 1024;
+
+/// The largest read [`Session::poll_fill`] makes into the stack, when it
+/// holds no read buffer: the default read chunk, so that this read asks
+/// for as much as a buffered one would.
+const STACK_READ: usize = 8 * 1024;
 
 /// The output buffer capacity kept while a connection waits.
 const IDLE_OUTPUT: usize = 4 * 1024;
@@ -553,6 +558,9 @@ impl Session {
     /// buffer too, unless data is streaming in.)
     fn poll_fill(&mut self, cx: &mut Context<'_>, side: Side) -> Poll<Result<()>> {
         self.wakers.register(side, cx.waker());
+        if self.rd.capacity() == 0 {
+            return self.poll_fill_unbuffered();
+        }
         let mut fcx = Context::from_waker(&self.fan);
         if self.rd.capacity() == self.rd.len() {
             // Wait for bytes before taking memory for them.
@@ -574,11 +582,7 @@ impl Session {
                     self.rd = BytesMut::new();
                     self.read_size = self.opts.read_chunk;
                 }
-                // Nothing to read and nothing to write: let go of an output
-                // buffer that a burst of sending grew.
-                if !self.proto.wants_write() && self.proto.output().capacity() > IDLE_OUTPUT {
-                    *self.proto.output() = BytesMut::new();
-                }
+                self.release_output();
                 return Poll::Pending;
             }
             Poll::Ready(Ok(0)) => self.eof = true,
@@ -591,6 +595,48 @@ impl Session {
             Poll::Ready(Err(e)) => return Poll::Ready(Err(self.fail_io(e))),
         }
         Poll::Ready(Ok(()))
+    }
+
+    /// [`poll_fill`](Self::poll_fill) with no read buffer: the read goes to
+    /// the stack, and the buffer then taken holds exactly what came (the
+    /// usual room when the read filled the stack: more may be waiting). A
+    /// message that fills such a buffer is handed out as the buffer itself
+    /// ([`proto::Connection::decode`] splits nothing off it), so a round
+    /// trip costs one small allocation rather than a read-chunk-sized
+    /// buffer and the shared header of a split one.
+    fn poll_fill_unbuffered(&mut self) -> Poll<Result<()>> {
+        let mut stack = [std::mem::MaybeUninit::<u8>::uninit(); STACK_READ];
+        let mut buf = tokio::io::ReadBuf::uninit(&mut stack);
+        let mut fcx = Context::from_waker(&self.fan);
+        match Pin::new(&mut self.io).poll_read(&mut fcx, &mut buf) {
+            Poll::Pending => {
+                self.read_size = self.opts.read_chunk;
+                self.release_output();
+                Poll::Pending
+            }
+            Poll::Ready(Ok(())) => {
+                let got = buf.filled();
+                if got.is_empty() {
+                    self.eof = true;
+                } else {
+                    self.stats.record_received(got.len());
+                    if got.len() == STACK_READ {
+                        self.rd.reserve(self.read_size.max(self.opts.read_chunk));
+                    }
+                    self.rd.extend_from_slice(got);
+                }
+                Poll::Ready(Ok(()))
+            }
+            Poll::Ready(Err(e)) => Poll::Ready(Err(self.fail_io(e))),
+        }
+    }
+
+    /// Nothing to read and nothing to write: let go of an output buffer
+    /// that a burst of sending grew.
+    fn release_output(&mut self) {
+        if !self.proto.wants_write() && self.proto.output().capacity() > IDLE_OUTPUT {
+            *self.proto.output() = BytesMut::new();
+        }
     }
 
     /// Starts the close handshake (if not started) and waits for the peer's

@@ -321,7 +321,7 @@ impl Connection {
     /// `None`, with `input` (unmasking undone) and the state untouched.
     pub(crate) fn decode_message(&mut self, input: &mut BytesMut) -> Option<Event> {
         let (kind, head, len) = self.take_message(input)?;
-        let mut payload = input.split_to(head + len).freeze();
+        let mut payload = split_front(input, head + len);
         payload.advance(head);
         Some(Event::Data {
             kind,
@@ -354,7 +354,7 @@ impl Connection {
         if count == 0 {
             return 0;
         }
-        let taken = input.split_to(end).freeze();
+        let taken = split_front(input, end);
         let mut at = 0;
         while at < end {
             // Checked above: each header is whole and valid.
@@ -467,7 +467,7 @@ impl Connection {
             self.frame = Some(frame);
             return Ok(None);
         }
-        let mut payload = input.split_to(header_len + frame.len).freeze();
+        let mut payload = split_front(input, header_len + frame.len);
         payload.advance(header_len);
         self.complete(&frame, payload).map(Some)
     }
@@ -841,6 +841,19 @@ impl Connection {
     }
 }
 
+/// The first `n` bytes of `input`, taken off it. When they are all of
+/// `input` and it has no room to spare, the buffer itself is taken (no
+/// split: a buffer of its own needs no shared header) and `input` is left
+/// empty without capacity, which it would have had anyway.
+#[inline]
+fn split_front(input: &mut BytesMut, n: usize) -> Bytes {
+    if n == input.capacity() {
+        std::mem::take(input).freeze()
+    } else {
+        input.split_to(n).freeze()
+    }
+}
+
 /// Appends a frame header (the same bytes as [`FrameHeader::encode`]),
 /// each form written as one fixed-size piece.
 #[inline]
@@ -1097,6 +1110,43 @@ mod tests {
                     assert_eq!(input_many, input_one, "max {max} cut {cut}");
                 }
             }
+        }
+    }
+
+    /// A message that is all of a buffer without spare room takes the
+    /// buffer itself; otherwise it is split off and the room stays.
+    #[test]
+    fn whole_buffer_is_taken_not_split() {
+        let wire = frame(0x82, b"payload", 0, None);
+        for decode in [Connection::decode, Connection::decode_general] {
+            let mut conn = Connection::new(Config::new(Role::Client));
+            let mut exact = BytesMut::from(&wire[..]);
+            assert_eq!(exact.capacity(), wire.len());
+            let ev = decode(&mut conn, &mut exact).unwrap();
+            assert_eq!(ev, Some(data_event(b"payload")));
+            assert_eq!((exact.len(), exact.capacity()), (0, 0));
+            let mut roomy = BytesMut::with_capacity(wire.len() + 100);
+            roomy.extend_from_slice(&wire);
+            let ev = decode(&mut conn, &mut roomy).unwrap();
+            assert_eq!(ev, Some(data_event(b"payload")));
+            assert_eq!(roomy.len(), 0);
+            assert!(roomy.capacity() >= 100);
+        }
+        let mut conn = Connection::new(Config::new(Role::Client));
+        let mut exact = BytesMut::from(&wire[..]);
+        let mut got = Vec::new();
+        assert_eq!(conn.decode_messages(&mut exact, 8, |_, p| got.push(p)), 1);
+        assert_eq!(got, [Bytes::from_static(b"payload")]);
+        assert_eq!((exact.len(), exact.capacity()), (0, 0));
+    }
+
+    fn data_event(payload: &'static [u8]) -> Event {
+        Event::Data {
+            kind: DataKind::Binary,
+            payload: Bytes::from_static(payload),
+            first: true,
+            fin: true,
+            rsv: 0,
         }
     }
 
