@@ -665,6 +665,22 @@ impl Connection {
         first: bool,
         fin: bool,
     ) -> Result<(), ProtocolError> {
+        if self.deflate.is_none() {
+            return self.encode_data_rsv(kind, payload, first, fin, 0);
+        }
+        self.encode_data_deflate(kind, payload, first, fin)
+    }
+
+    /// [`encode_data`](Self::encode_data) with permessage-deflate on (kept
+    /// apart so that the plain path stays small).
+    #[inline(never)]
+    fn encode_data_deflate(
+        &mut self,
+        kind: DataKind,
+        payload: &[u8],
+        first: bool,
+        fin: bool,
+    ) -> Result<(), ProtocolError> {
         let Some(codec) = &self.deflate else {
             return self.encode_data_rsv(kind, payload, first, fin, 0);
         };

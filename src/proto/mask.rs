@@ -37,9 +37,8 @@ pub fn apply_mask(buf: &mut [u8], key: [u8; 4]) {
 /// the payload: its first byte is XORed with `key[offset % 4]`.
 pub fn apply_mask_offset(buf: &mut [u8], key: [u8; 4], offset: usize) {
     let key = key_at(key, offset);
-    let word = u64::from_ne_bytes([
-        key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3],
-    ]);
+    // The key twice over: the same on either byte order.
+    let word = u64::from(u32::from_ne_bytes(key)) * 0x1_0000_0001;
     let mut chunks = buf.chunks_exact_mut(8);
     for chunk in &mut chunks {
         if let Ok(chunk) = <&mut [u8; 8]>::try_from(chunk) {
@@ -55,8 +54,10 @@ pub fn apply_mask_offset(buf: &mut [u8], key: [u8; 4], offset: usize) {
 /// The key rotated so that its first byte is the one for `offset`.
 #[inline]
 fn key_at(key: [u8; 4], offset: usize) -> [u8; 4] {
-    let s = offset & 3;
-    [key[s], key[(s + 1) & 3], key[(s + 2) & 3], key[(s + 3) & 3]]
+    // Read little-endian, byte `s` is at bits 8s: rotating right by 8s
+    // brings it to the front.
+    let s = (offset & 3) as u32;
+    u32::from_le_bytes(key).rotate_right(8 * s).to_le_bytes()
 }
 
 /// Output after which the generator takes a fresh seed from the OS.
