@@ -489,6 +489,11 @@ impl MessageReceiver {
         if let Some(m) = self.ahead.pop_front() {
             return Ok(Received::Message(m));
         }
+        self.receive_wait().await
+    }
+
+    /// [`receive`](Self::receive) when no message was decoded ahead.
+    async fn receive_wait(&mut self) -> Result<Received> {
         // Taken out for the call (a receive dropped midway drops it: the
         // next one makes another).
         let mut deadline = std::mem::take(&mut self.deadline);

@@ -333,21 +333,29 @@ impl Connection {
     }
 
     /// [`decode_message`](Self::decode_message) over and over, at most
-    /// `max` times, handing each message's kind and payload to `f`: the
-    /// messages are cut off `input` together, with one split of the buffer
-    /// rather than one each. Returns how many there were.
+    /// `max` times (and at most 64), handing each message's kind and
+    /// payload to `f`: the messages are cut off `input` together, with one
+    /// split of the buffer rather than one each. Returns how many there
+    /// were.
     pub(crate) fn decode_messages(
         &mut self,
         input: &mut BytesMut,
         max: usize,
         mut f: impl FnMut(DataKind, Bytes),
     ) -> usize {
-        let mut end = 0;
+        const BATCH: usize = 64;
+        if !self.between_messages() {
+            return 0;
+        }
+        // Kind, header length and payload length of each message taken.
+        let mut found = [(DataKind::Binary, 0u8, 0usize); BATCH];
         let mut count = 0;
-        while count < max {
-            let Some((_, head, len)) = self.take_message(&mut input[end..]) else {
+        let mut end = 0;
+        for slot in found.iter_mut().take(max) {
+            let Some((kind, head, len)) = self.unmask_message(&mut input[end..]) else {
                 break;
             };
+            *slot = (kind, head as u8, len);
             end += head + len;
             count += 1;
         }
@@ -356,15 +364,19 @@ impl Connection {
         }
         let taken = split_front(input, end);
         let mut at = 0;
-        while at < end {
-            // Checked above: each header is whole and valid.
-            let Some((kind, head, len, _)) = self.message_at(&taken[at..]) else {
-                break;
-            };
-            f(kind, taken.slice(at + head..at + head + len));
-            at += head + len;
+        for &(kind, head, len) in &found[..count] {
+            let start = at + usize::from(head);
+            f(kind, taken.slice(start..start + len));
+            at = start + len;
         }
         count
+    }
+
+    /// True when nothing is under way: no frame, no fragmented message,
+    /// and the connection is not closed.
+    #[inline]
+    fn between_messages(&self) -> bool {
+        self.frame.is_none() && self.message.is_none() && self.state != State::Closed
     }
 
     /// The checks of [`decode_message`](Self::decode_message) on the front
@@ -373,9 +385,16 @@ impl Connection {
     /// left as it was.
     #[inline]
     fn take_message(&self, buf: &mut [u8]) -> Option<(DataKind, usize, usize)> {
-        if self.frame.is_some() || self.message.is_some() || self.state == State::Closed {
+        if !self.between_messages() {
             return None;
         }
+        self.unmask_message(buf)
+    }
+
+    /// [`take_message`](Self::take_message) less the check that nothing is
+    /// under way.
+    #[inline]
+    fn unmask_message(&self, buf: &mut [u8]) -> Option<(DataKind, usize, usize)> {
         let (kind, head, len, key) = self.message_at(buf)?;
         let payload = &mut buf[head..head + len];
         if let Some(key) = key {
@@ -1121,21 +1140,21 @@ mod tests {
         for role in [Role::Server, Role::Client] {
             let key = if role == Role::Server { key } else { None };
             let mut wire = Vec::new();
-            for i in 0..20u8 {
-                wire.extend(frame(0x82, &vec![i; usize::from(i) * 13], 0, key));
+            for i in 0..25u8 {
+                wire.extend(frame(0x82, &vec![i; usize::from(i) * 5], 0, key));
                 wire.extend(frame(0x81, "t\u{e9}xt".as_bytes(), 0, key));
                 wire.extend(frame(0x82, &[], 0, key));
             }
             wire.extend(frame(0x82, &[7; 300], 2, key));
             wire.extend(frame(0x89, b"ping", 0, key));
             wire.extend(frame(0x82, b"after", 0, key));
-            for max in [0, 1, 2, 5, 59, 60, 61, 62, 1000] {
+            for max in [0, 1, 2, 5, 63, 64, 65, 75, 76, 77, 1000] {
                 for cut in [wire.len(), wire.len() - 1, wire.len() / 2, 3] {
                     let config = Config::new(role);
                     let mut one = Connection::new(config.clone());
                     let mut input_one = BytesMut::from(&wire[..cut]);
                     let mut want = Vec::new();
-                    while want.len() < max {
+                    while want.len() < max.min(64) {
                         match one.decode_message(&mut input_one) {
                             Some(Event::Data { kind, payload, .. }) => want.push((kind, payload)),
                             Some(other) => panic!("{other:?}"),
