@@ -344,7 +344,9 @@ impl Connection {
         mut f: impl FnMut(DataKind, Bytes),
     ) -> usize {
         const BATCH: usize = 64;
-        if !self.between_messages() {
+        // Nothing there (the usual case after a round trip's message): out
+        // before setting up the batch.
+        if input.len() < 2 || !self.between_messages() {
             return 0;
         }
         // Kind, header length and payload length of each message taken.
