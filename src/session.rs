@@ -378,10 +378,17 @@ impl Session {
                 self.proto.output().clear();
                 break;
             }
-            self.wakers.register(side, cx.waker());
             let mut fcx = Context::from_waker(&self.fan);
             let out = self.proto.output();
-            let res = Pin::new(&mut self.io).poll_write(&mut fcx, &out[..]);
+            let mut res = Pin::new(&mut self.io).poll_write(&mut fcx, &out[..]);
+            if res.is_pending() {
+                // Register, then try again: a wake-up that came before the
+                // registration is not lost. (A write the transport takes at
+                // once needs no registration.)
+                self.wakers.register(side, cx.waker());
+                let out = self.proto.output();
+                res = Pin::new(&mut self.io).poll_write(&mut fcx, &out[..]);
+            }
             match ready!(res) {
                 Ok(0) => return Poll::Ready(Err(self.fail_io(io::ErrorKind::WriteZero.into()))),
                 Ok(n) => {
@@ -400,9 +407,14 @@ impl Session {
         if self.write_shut {
             return Poll::Ready(Ok(()));
         }
-        self.wakers.register(side, cx.waker());
         let mut fcx = Context::from_waker(&self.fan);
-        match ready!(Pin::new(&mut self.io).poll_flush(&mut fcx)) {
+        let mut res = Pin::new(&mut self.io).poll_flush(&mut fcx);
+        if res.is_pending() {
+            // As in poll_write_out: register, then try again.
+            self.wakers.register(side, cx.waker());
+            res = Pin::new(&mut self.io).poll_flush(&mut fcx);
+        }
+        match ready!(res) {
             Ok(()) => Poll::Ready(Ok(())),
             Err(e) => Poll::Ready(Err(self.fail_io(e))),
         }
