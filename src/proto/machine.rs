@@ -402,7 +402,7 @@ impl Connection {
         if let Some(key) = key {
             apply_mask(payload, key);
         }
-        if kind == DataKind::Text && std::str::from_utf8(payload).is_err() {
+        if kind == DataKind::Text && !super::utf8::is_valid(payload) {
             // Leave it to the general path, which fails the connection.
             if let Some(key) = key {
                 apply_mask(payload, key);

@@ -150,7 +150,7 @@ const SIMD_MIN: usize = 64;
 /// picked at run time, with a portable fallback), which keeps multi-byte
 /// text above 8 GB/s where std's validator manages about 2 GB/s; this
 /// crate stays free of `unsafe` code, the SIMD is simdutf8's.
-fn is_valid(bytes: &[u8]) -> bool {
+pub(crate) fn is_valid(bytes: &[u8]) -> bool {
     if bytes.len() < SIMD_MIN {
         std::str::from_utf8(bytes).is_ok()
     } else {
