@@ -570,7 +570,7 @@ impl Session {
     /// buffer too, unless data is streaming in.)
     fn poll_fill(&mut self, cx: &mut Context<'_>, side: Side) -> Poll<Result<()>> {
         self.wakers.register(side, cx.waker());
-        if self.rd.capacity() == 0 {
+        if self.rd.capacity() == 0 && self.read_size <= self.opts.read_chunk {
             return self.poll_fill_unbuffered();
         }
         let mut fcx = Context::from_waker(&self.fan);
@@ -609,7 +609,8 @@ impl Session {
         Poll::Ready(Ok(()))
     }
 
-    /// [`poll_fill`](Self::poll_fill) with no read buffer: the read goes to
+    /// [`poll_fill`](Self::poll_fill) with no read buffer, when not
+    /// streaming (the last read did not fill its room): the read goes to
     /// the stack, and the buffer then taken holds exactly what came (the
     /// usual room when the read filled the stack: more may be waiting). A
     /// message that fills such a buffer is handed out as the buffer itself
