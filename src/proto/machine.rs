@@ -447,14 +447,14 @@ impl Connection {
         if len > self.config.max_frame_size || len > self.config.max_message_size {
             return None;
         }
-        let head = 2 + ext + if masked { 4 } else { 0 };
+        let (head, key) = if masked {
+            (2 + ext + 4, Some(*rest.get(ext..)?.first_chunk::<4>()?))
+        } else {
+            (2 + ext, None)
+        };
         if buf.len() < head || buf.len() - head < len {
             return None;
         }
-        let key = match buf.get(2 + ext..).and_then(<[u8]>::first_chunk::<4>) {
-            Some(key) if masked => Some(*key),
-            _ => None,
-        };
         Some((kind, head, len, key))
     }
 
