@@ -15,7 +15,7 @@ use crate::connect::{self, ConnectOptions, Target, TlsSetup, Transport};
 use crate::control::ClientOptions;
 use crate::credential::{Credential, offers_basic};
 use crate::error::{Error, Result, TimeoutKind};
-use crate::handshake::client::{Request, parse_response, response_body_len, write_request};
+use crate::handshake::client::{Request, parse_response_with, response_body_len, write_request};
 use crate::handshake::{
     HandshakeError, HttpResponse, Limits, generate_key, has_token, header_values,
 };
@@ -235,15 +235,19 @@ async fn upgrade(
         extensions: offer.as_deref(),
         headers: &headers,
     };
-    let mut out = Vec::with_capacity(256);
+    let mut out = Vec::new();
     write_request(&req, &mut out);
     io.write_all(&out).await?;
     io.flush().await?;
 
     let limits = Limits::default();
     let mut rd = BytesMut::with_capacity(1024);
+    // Nothing to parse before the first read.
+    if read_more(io, &mut rd).await? == 0 {
+        return Err(HandshakeError::Truncated.into());
+    }
     loop {
-        match parse_response(&rd, &req, &limits) {
+        match parse_response_with(&rd, &req, &limits, false) {
             Ok(Some((accepted, head_len))) => {
                 rd.advance(head_len);
                 let deflate = match (&opts.deflate, accepted.extensions) {

@@ -12,13 +12,14 @@
 //! Headers a caller adds go through [`validate_header`] and
 //! [`is_reserved_header`] first: this module writes them as given.
 
-use std::fmt::Write as _;
+use std::borrow::Cow;
+use std::mem::MaybeUninit;
 
 use bytes::Bytes;
 
 use super::{
-    HandshakeError, HttpResponse, Limits, accept_key, has_token, header_values, is_token,
-    own_headers, split_list, trim_ows,
+    HandshakeError, HttpResponse, Limits, accept_key_bytes, header_values, is_token, own_headers,
+    split_list, trim_ows,
 };
 
 /// What the client asks for.
@@ -60,32 +61,43 @@ pub struct Accepted {
 /// `Sec-WebSocket-Extensions` when there are any, then the extra headers.
 /// Nothing is validated here.
 pub fn write_request(req: &Request<'_>, out: &mut Vec<u8>) {
-    let mut head = String::with_capacity(160);
-    // Writing into a String cannot fail.
-    let _ = write!(
-        head,
-        "GET {} HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Key: {}\r\nSec-WebSocket-Version: 13\r\n",
-        req.resource, req.host, req.key
-    );
+    // Pieces appended in turn: no formatting machinery, one reservation.
+    let extra: usize = req
+        .headers
+        .iter()
+        .map(|(name, value)| name.len() + value.len() + 4)
+        .sum();
+    out.reserve(160 + req.resource.len() + req.host.len() + extra);
+    let mut put = |piece: &str| out.extend_from_slice(piece.as_bytes());
+    put("GET ");
+    put(req.resource);
+    put(" HTTP/1.1\r\nHost: ");
+    put(req.host);
+    put("\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ");
+    put(req.key);
+    put("\r\nSec-WebSocket-Version: 13\r\n");
     if !req.protocols.is_empty() {
-        head.push_str("Sec-WebSocket-Protocol: ");
+        put("Sec-WebSocket-Protocol: ");
         for (i, protocol) in req.protocols.iter().enumerate() {
             if i > 0 {
-                head.push_str(", ");
+                put(", ");
             }
-            head.push_str(protocol);
+            put(protocol);
         }
-        head.push_str("\r\n");
+        put("\r\n");
     }
     if let Some(extensions) = req.extensions {
-        let _ = write!(head, "Sec-WebSocket-Extensions: {extensions}\r\n");
+        put("Sec-WebSocket-Extensions: ");
+        put(extensions);
+        put("\r\n");
     }
     for (name, value) in req.headers {
-        let _ = write!(head, "{name}: {value}\r\n");
+        put(name);
+        put(": ");
+        put(value);
+        put("\r\n");
     }
-    head.push_str("\r\n");
-    out.extend_from_slice(head.as_bytes());
+    put("\r\n");
 }
 
 /// Parses the server's answer from the start of `buf`. `Ok(None)`: more bytes
@@ -106,7 +118,7 @@ pub fn write_request(req: &Request<'_>, out: &mut Vec<u8>) {
 /// A 101 must be HTTP/1.1 and have `Upgrade: websocket` and a `Connection`
 /// list holding `Upgrade` (both case-insensitive), else
 /// [`HandshakeError::BadHeader`]; exactly one `Sec-WebSocket-Accept`, else
-/// [`HandshakeError::BadHeader`], matching [`accept_key`] of the key sent,
+/// [`HandshakeError::BadHeader`], matching [`accept_key`](super::accept_key) of the key sent,
 /// else [`HandshakeError::BadAccept`]. A `Sec-WebSocket-Protocol` must be
 /// exactly one of the offered names (case-sensitive), sent once, else
 /// [`HandshakeError::UnofferedProtocol`]. A non-empty
@@ -119,9 +131,36 @@ pub fn parse_response(
     req: &Request<'_>,
     limits: &Limits,
 ) -> Result<Option<(Accepted, usize)>, HandshakeError> {
-    let mut storage = vec![httparse::EMPTY_HEADER; super::header_capacity(limits)];
-    let mut response = httparse::Response::new(&mut storage);
-    let head_len = match response.parse(super::head_window(buf, limits)) {
+    parse_response_with(buf, req, limits, true)
+}
+
+/// [`parse_response`], keeping [`Accepted::headers`] of a 101 only when
+/// `keep_headers` (the connect path has no use for them). Everything else,
+/// the checks and the refusals included, is the same.
+pub(crate) fn parse_response_with(
+    buf: &[u8],
+    req: &Request<'_>,
+    limits: &Limits,
+    keep_headers: bool,
+) -> Result<Option<(Accepted, usize)>, HandshakeError> {
+    // Header slots on the stack for the default limit (no allocation, and
+    // the parser fills them in, so none is zeroed first).
+    let capacity = super::header_capacity(limits);
+    let mut stack = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; STACK_HEADERS];
+    let mut heap = Vec::new();
+    let storage: &mut [MaybeUninit<httparse::Header<'_>>] = if capacity <= STACK_HEADERS {
+        &mut stack[..capacity]
+    } else {
+        heap.resize_with(capacity, MaybeUninit::uninit);
+        &mut heap
+    };
+    let mut response = httparse::Response::new(&mut []);
+    let parsed = httparse::ParserConfig::default().parse_response_with_uninit_headers(
+        &mut response,
+        super::head_window(buf, limits),
+        storage,
+    );
+    let head_len = match parsed {
         Ok(httparse::Status::Complete(n)) => n,
         Ok(httparse::Status::Partial) => return super::partial(buf, limits).map(|()| None),
         Err(e) => return Err(super::parse_error(e)),
@@ -131,9 +170,10 @@ pub fn parse_response(
         return Err(HandshakeError::Malformed("incomplete status line".into()));
     };
     let reason = response.reason.unwrap_or("");
-    let headers = own_headers(response.headers);
+    let raw: &[httparse::Header<'_>] = response.headers;
 
     if status != 101 {
+        let headers = own_headers(raw);
         let available = &buf[head_len..];
         let declared = response_body_len(status, &headers).unwrap_or(usize::MAX);
         let kept = available.len().min(declared).min(limits.max_body_size);
@@ -149,9 +189,23 @@ pub fn parse_response(
             "101 Switching Protocols over HTTP/1.0".into(),
         ));
     }
-    check_switch(&headers, req)?;
-    let protocol = chosen_protocol(&headers, req)?;
-    let extensions = accepted_extensions(&headers, req)?;
+    // The checks read the parsed headers in place; a value that is not
+    // UTF-8 reads as `own_headers` would keep it (lossily), and the byte
+    // comparisons of `check_switch` answer as they would on that text.
+    let values = |name: &'static str| {
+        raw.iter()
+            .filter(move |h| h.name.eq_ignore_ascii_case(name))
+            .map(|h| h.value)
+    };
+    let lossy = |name: &'static str| values(name).map(String::from_utf8_lossy);
+    check_switch(values, req)?;
+    let protocol = chosen_protocol(lossy, req)?;
+    let extensions = accepted_extensions(lossy, req)?;
+    let headers = if keep_headers {
+        own_headers(raw)
+    } else {
+        Vec::new()
+    };
     Ok(Some((
         Accepted {
             protocol,
@@ -162,32 +216,67 @@ pub fn parse_response(
     )))
 }
 
+/// Header slots [`parse_response_with`] keeps on the stack: the default
+/// [`Limits::max_headers`].
+const STACK_HEADERS: usize = 64;
+
+/// True if any of `values` lists `token`: [`has_token`](super::has_token) on raw header
+/// values. Splitting on commas and trimming spaces and tabs works on bytes
+/// as on their lossy text, and a non-UTF-8 element matches no ASCII token
+/// either way.
+fn lists_token<'v>(values: impl Iterator<Item = &'v [u8]>, token: &str) -> bool {
+    values.into_iter().any(|v| {
+        v.split(|&b| b == b',')
+            .any(|element| trim_ows_bytes(element).eq_ignore_ascii_case(token.as_bytes()))
+    })
+}
+
+/// [`trim_ows`] on bytes.
+fn trim_ows_bytes(mut s: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t', rest @ ..] = s {
+        s = rest;
+    }
+    while let [rest @ .., b' ' | b'\t'] = s {
+        s = rest;
+    }
+    s
+}
+
 /// Upgrade, Connection and Sec-WebSocket-Accept of a 101.
-fn check_switch(headers: &[(String, String)], req: &Request<'_>) -> Result<(), HandshakeError> {
-    if !has_token(header_values(headers, "upgrade"), "websocket") {
+fn check_switch<'v, I>(
+    values: impl Fn(&'static str) -> I,
+    req: &Request<'_>,
+) -> Result<(), HandshakeError>
+where
+    I: Iterator<Item = &'v [u8]>,
+{
+    if !lists_token(values("upgrade"), "websocket") {
         return Err(HandshakeError::BadHeader("Upgrade"));
     }
-    if !has_token(header_values(headers, "connection"), "upgrade") {
+    if !lists_token(values("connection"), "upgrade") {
         return Err(HandshakeError::BadHeader("Connection"));
     }
-    let mut accept = header_values(headers, "sec-websocket-accept");
+    let mut accept = values("sec-websocket-accept");
     match (accept.next(), accept.next()) {
-        (Some(value), None) if trim_ows(value) == accept_key(req.key) => Ok(()),
+        (Some(value), None) if trim_ows_bytes(value) == accept_key_bytes(req.key) => Ok(()),
         (Some(_), None) => Err(HandshakeError::BadAccept),
         _ => Err(HandshakeError::BadHeader("Sec-WebSocket-Accept")),
     }
 }
 
 /// The subprotocol of a 101: one of those offered, or none.
-fn chosen_protocol(
-    headers: &[(String, String)],
+fn chosen_protocol<'v, I>(
+    values: impl Fn(&'static str) -> I,
     req: &Request<'_>,
-) -> Result<Option<String>, HandshakeError> {
-    let mut values = header_values(headers, "sec-websocket-protocol");
+) -> Result<Option<String>, HandshakeError>
+where
+    I: Iterator<Item = Cow<'v, str>>,
+{
+    let mut values = values("sec-websocket-protocol");
     let Some(first) = values.next() else {
         return Ok(None);
     };
-    let rest: Vec<&str> = values.collect();
+    let rest: Vec<Cow<'v, str>> = values.collect();
     if !rest.is_empty() {
         // Sent more than once: not "one of the values offered".
         let all = std::iter::once(first)
@@ -196,7 +285,7 @@ fn chosen_protocol(
             .join(", ");
         return Err(HandshakeError::UnofferedProtocol(all));
     }
-    let chosen = trim_ows(first);
+    let chosen = trim_ows(&first);
     if req.protocols.iter().any(|offered| offered == chosen) {
         Ok(Some(chosen.to_owned()))
     } else {
@@ -205,13 +294,15 @@ fn chosen_protocol(
 }
 
 /// The extensions of a 101, when some were offered.
-fn accepted_extensions(
-    headers: &[(String, String)],
+fn accepted_extensions<'v, I>(
+    values: impl Fn(&'static str) -> I,
     req: &Request<'_>,
-) -> Result<Option<String>, HandshakeError> {
-    let elements: Vec<&str> = header_values(headers, "sec-websocket-extensions")
-        .flat_map(split_list)
-        .collect();
+) -> Result<Option<String>, HandshakeError>
+where
+    I: Iterator<Item = Cow<'v, str>>,
+{
+    let values: Vec<Cow<'v, str>> = values("sec-websocket-extensions").collect();
+    let elements: Vec<&str> = values.iter().flat_map(|v| split_list(v)).collect();
     if elements.is_empty() {
         // Absent, or only empty list elements (which RFC 9110 says to ignore).
         return Ok(None);
@@ -317,6 +408,101 @@ mod tests {
 
     fn header(name: &str, value: &str) -> (String, String) {
         (name.to_owned(), value.to_owned())
+    }
+
+    /// The connect path's parse (headers not kept) answers as the public
+    /// one does, on accepted, refused and broken answers alike.
+    #[test]
+    fn lean_parse_agrees_with_the_public_one() {
+        let key = "dGhlIHNhbXBsZSBub25jZQ==";
+        let good = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
+        let protocols = ["chat".to_owned(), "superchat".to_owned()];
+        let head = |extra: &str| {
+            format!(
+                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
+                 Connection: Upgrade\r\n{extra}\r\n"
+            )
+        };
+        let accept = format!("Sec-WebSocket-Accept: {good}\r\n");
+        let answers = [
+            head(&accept),
+            head(&format!("{accept}Sec-WebSocket-Protocol: chat\r\n")),
+            head(&format!("{accept}Sec-WebSocket-Protocol: other\r\n")),
+            head(&format!(
+                "{accept}Sec-WebSocket-Protocol: chat\r\nSec-WebSocket-Protocol: chat\r\n"
+            )),
+            head(&format!(
+                "{accept}Sec-WebSocket-Extensions: permessage-deflate, ,x\r\n"
+            )),
+            head(&format!("{accept}Sec-WebSocket-Extensions: , \r\n")),
+            head(&format!("{accept}X-Bin: \u{e9}\r\n")),
+            head(&format!("{accept}{accept}")),
+            head("Sec-WebSocket-Accept: AAAAAAAAAAAAAAAAAAAAAAAAAAA=\r\n"),
+            head(&format!(" {accept}")),
+            head(""),
+            "HTTP/1.1 101 OK\r\nUpgrade: WebSocket\r\nConnection: keep-alive, UPGRADE\r\n\
+             Sec-WebSocket-Accept:  s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\t\r\n\r\nrest"
+                .to_owned(),
+            "HTTP/1.1 101 OK\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\n".to_owned(),
+            "HTTP/1.1 101 OK\r\nUpgrade: websocket\r\nConnection: close\r\n\r\n".to_owned(),
+            "HTTP/1.0 101 OK\r\n\r\n".to_owned(),
+            "HTTP/1.1 404 Not Found\r\nContent-Length: 3\r\n\r\nabcdef".to_owned(),
+            "HTTP/1.1 101 Switching".to_owned(),
+            "HTTP/1.1 abc\r\n\r\n".to_owned(),
+            String::new(),
+        ];
+        for offer in [None, Some("permessage-deflate")] {
+            for protocols in [&protocols[..], &[]] {
+                let req = Request {
+                    key,
+                    protocols,
+                    extensions: offer,
+                    ..Default::default()
+                };
+                for answer in &answers {
+                    let mut bytes = answer.as_bytes().to_vec();
+                    if answer.contains("X-Bin") {
+                        // A value that is not UTF-8.
+                        let at = bytes.windows(2).position(|w| w == [0xc3, 0xa9]).unwrap();
+                        bytes[at] = 0xff;
+                    }
+                    let limits = Limits::default();
+                    let full = parse_response(&bytes, &req, &limits);
+                    let lean = parse_response_with(&bytes, &req, &limits, false);
+                    let strip = |r: Result<Option<(Accepted, usize)>, HandshakeError>| {
+                        r.map(|o| {
+                            o.map(|(mut a, n)| {
+                                a.headers.clear();
+                                (a, n)
+                            })
+                        })
+                    };
+                    if let Ok(Some((a, _))) = &full {
+                        assert!(!a.headers.is_empty(), "{answer:?}");
+                    }
+                    assert_eq!(strip(full), lean, "{answer:?} {offer:?} {protocols:?}");
+                }
+            }
+        }
+        // More headers than the stack holds, when the limit allows them.
+        let many: String = (0..100).map(|i| format!("X-{i}: {i}\r\n")).collect();
+        let answer = head(&format!("{accept}{many}"));
+        let limits = Limits {
+            max_headers: 200,
+            ..Limits::default()
+        };
+        let req = Request {
+            key,
+            ..Default::default()
+        };
+        let (accepted, n) = parse_response(answer.as_bytes(), &req, &limits)
+            .unwrap()
+            .unwrap();
+        assert_eq!((accepted.headers.len(), n), (103, answer.len()));
+        assert_eq!(
+            parse_response(answer.as_bytes(), &req, &Limits::default()),
+            Err(HandshakeError::HeadTooLarge)
+        );
     }
 
     #[test]

@@ -155,10 +155,24 @@ impl HandshakeError {
 /// assert_eq!(wsock::handshake::accept_key("dGhlIHNhbXBsZSBub25jZQ=="), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
 /// ```
 pub fn accept_key(key: &str) -> String {
+    let bytes = accept_key_bytes(key);
+    // Base64 is ASCII.
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// [`accept_key`] in a stack buffer: what a client compares the server's
+/// answer with, with no allocation.
+fn accept_key_bytes(key: &str) -> [u8; 28] {
     let mut sha = Sha1::new();
     sha.update(key.as_bytes());
     sha.update(WEBSOCKET_GUID.as_bytes());
-    BASE64.encode(sha.finalize())
+    let mut out = [0u8; 28];
+    // 20 bytes of digest are exactly 28 characters of padded base64.
+    let written = BASE64
+        .encode_slice(sha.finalize(), &mut out)
+        .unwrap_or_default();
+    debug_assert_eq!(written, out.len());
+    out
 }
 
 /// A fresh Sec-WebSocket-Key: 16 random bytes, base64 (24 characters).
