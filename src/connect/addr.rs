@@ -46,6 +46,98 @@ impl Target {
     /// identifiers MUST NOT be used) or that does not parse is refused. Every
     /// refusal is [`Error::InvalidArgument`].
     pub(crate) fn parse(url: &str) -> Result<Target, Error> {
+        match Target::parse_plain(url) {
+            Some(target) => Ok(target),
+            None => Target::parse_general(url),
+        }
+    }
+
+    /// The common case without the URL parser: `ws://` or `wss://` (lower
+    /// case), a host that is either a dotted-quad IPv4 address the standard
+    /// library reads or a name of lower-case letters, digits and hyphens
+    /// (no empty label, no `xn--` label, the last label starting with a
+    /// letter), an optional port of 1 to 5 digits, and a path and query of
+    /// characters the URL standard leaves as they are, with no segment that
+    /// starts with `.` or `%` (which could be a dot segment to resolve).
+    /// For such a URL, [`Target::parse_general`] comes to the same
+    /// `Target` (the tests compare the two); `None` sends every other URL
+    /// there, unread.
+    fn parse_plain(url: &str) -> Option<Target> {
+        let (tls, rest) = match url.strip_prefix("ws://") {
+            Some(rest) => (false, rest),
+            None => (true, url.strip_prefix("wss://")?),
+        };
+        let end = rest.find(['/', '?']).unwrap_or(rest.len());
+        let (authority, tail) = rest.split_at(end);
+        let (host, port) = match authority.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        };
+        let ip = if host.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+            Some(host.parse::<std::net::Ipv4Addr>().ok()?)
+        } else {
+            let plain_label = |label: &str| {
+                !label.is_empty()
+                    && !label.starts_with("xn--")
+                    && label
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            };
+            let last = host.rsplit('.').next()?;
+            if !host.split('.').all(plain_label)
+                || !last.starts_with(|c: char| c.is_ascii_lowercase())
+            {
+                return None;
+            }
+            None
+        };
+        let default_port = if tls { 443 } else { 80 };
+        let (port, canonical_port) = match port {
+            None => (default_port, true),
+            Some(p) if (1..=5).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()) => {
+                (p.parse().ok()?, p == "0" || !p.starts_with('0'))
+            }
+            Some(_) => return None,
+        };
+        let plain_char = |b: u8| b.is_ascii_alphanumeric() || b"-._~!$&()*+,;=:@/%?".contains(&b);
+        let (path, query) = match tail.split_once('?') {
+            Some((path, query)) => (path, Some(query)),
+            None => (tail, None),
+        };
+        if !tail.bytes().all(plain_char) || path.contains("/.") || path.contains("/%") {
+            return None;
+        }
+        let server_name = match ip {
+            Some(ip) => ServerName::from(IpAddr::V4(ip)),
+            None => ServerName::try_from(host.to_owned()).ok()?,
+        };
+        let host_header = if port == default_port {
+            host.to_owned()
+        } else if canonical_port {
+            // `host:port` as written is already the header.
+            authority.to_owned()
+        } else {
+            format!("{host}:{port}")
+        };
+        let mut resource = String::with_capacity(tail.len() + 1);
+        resource.push_str(if path.is_empty() { "/" } else { path });
+        if let Some(query) = query {
+            resource.push('?');
+            resource.push_str(query);
+        }
+        Some(Target {
+            tls,
+            host: host.to_owned(),
+            port,
+            host_header,
+            resource,
+            server_name,
+            credentials: None,
+        })
+    }
+
+    /// [`Target::parse`] through the URL parser: any URL.
+    fn parse_general(url: &str) -> Result<Target, Error> {
         let parsed = Url::parse(url)
             .map_err(|e| Error::invalid(format!("invalid WebSocket URL {url:?}: {e}")))?;
         let tls = match parsed.scheme() {
@@ -384,6 +476,156 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("ws://") && e.contains("wss://"), "{e}");
+    }
+
+    /// Checks the parser-free path on `url`: when it answers, the URL
+    /// parser must come to the same target. Returns whether it answered.
+    fn plain_agrees(url: &str) -> bool {
+        let Some(plain) = Target::parse_plain(url) else {
+            return false;
+        };
+        match Target::parse_general(url) {
+            Ok(general) => assert_eq!(plain, general, "{url:?}"),
+            Err(e) => panic!("{url:?}: plain path accepted what the URL parser refuses: {e}"),
+        }
+        true
+    }
+
+    #[test]
+    fn plain_urls_parse_as_the_url_parser_parses_them() {
+        let schemes = [
+            "ws://", "wss://", "WS://", "ws:", "ws:/", "wss:///", "http://", " ws://",
+        ];
+        let hosts = [
+            "example.com",
+            "localhost",
+            "a",
+            "a-b.c-d",
+            "-a.com",
+            "a-.com",
+            "a--b.com",
+            "xn--nxasmq6b.com",
+            "a.xn--b",
+            "xn--a",
+            "Example.com",
+            "exa_mple.com",
+            "example.com.",
+            ".example.com",
+            "a..b",
+            "1.2.3.a",
+            "a.1",
+            "a.0x1",
+            "a.b1",
+            "example.123",
+            "127.0.0.1",
+            "1.2.3.4",
+            "255.255.255.255",
+            "256.1.1.1",
+            "01.2.3.4",
+            "1.2.3",
+            "1.2.3.4.",
+            "0x7f.0.0.1",
+            "127.1",
+            "0",
+            "1.2.3.4.5",
+            "[::1]",
+            "user@host",
+            "user:pw@host",
+            "h%41st",
+            "ex ample.com",
+            "caf\u{e9}.fr",
+            "",
+            "a.b.c.d.e.f.g.h",
+            "1a.com",
+            "a.com-",
+            "münchen.de",
+        ];
+        let ports = [
+            "", ":", ":80", ":443", ":0", ":1", ":080", ":00080", ":9001", ":65535", ":65536",
+            ":99999", ":123456", ":-1", ":8a", ": 80",
+        ];
+        let tails = [
+            "",
+            "/",
+            "/chat",
+            "/a/b/c",
+            "/a%20b",
+            "/%2e/x",
+            "/a/%2E%2E/b",
+            "/./a",
+            "/../a",
+            "/a/./b",
+            "/a/../b",
+            "/a/b/..",
+            "/a/.b",
+            "/a.b/c",
+            "/a..b",
+            "?",
+            "?x=1",
+            "/?x=1&y=2",
+            "/p?q=/a/../b",
+            "/p?%2e",
+            "/p?'",
+            "/p'",
+            "/p#f",
+            "#f",
+            "/a b",
+            "/a\\b",
+            "\\a",
+            "/a\tb",
+            "/{x}",
+            "/a|b",
+            "/a^b",
+            "/é",
+            "/~user/_x-y.z!$&()*+,;=:@",
+            "/a?b?c",
+            "/.well-known",
+            "/a/%",
+            "/a/b%zz",
+            "//a",
+            "/a//b",
+        ];
+        let mut accepted = 0;
+        for scheme in schemes {
+            for host in hosts {
+                for port in ports {
+                    for tail in tails {
+                        let url = format!("{scheme}{host}{port}{tail}");
+                        accepted += usize::from(plain_agrees(&url));
+                    }
+                }
+            }
+        }
+        // The common shapes do take the plain path.
+        for url in [
+            "ws://example.com/",
+            "wss://example.com:8443/chat?room=1",
+            "ws://127.0.0.1:9001",
+            "ws://localhost:1/a%20b",
+        ] {
+            assert!(plain_agrees(url), "{url}");
+        }
+        assert!(accepted > 2_000, "{accepted}");
+
+        // Random strings over the characters that matter.
+        let alphabet = b"wsWS:/.?#@%[]0123456789abcdefxn-_ \t\\'9AF~";
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..50_000 {
+            let len = (next() % 24) as usize;
+            let mut url = String::from(if next() % 2 == 0 { "ws://" } else { "wss://" });
+            for _ in 0..len {
+                url.push(char::from(
+                    alphabet[(next() % alphabet.len() as u64) as usize],
+                ));
+            }
+            plain_agrees(&url);
+        }
     }
 
     fn v4(last: u8) -> SocketAddr {
