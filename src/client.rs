@@ -6,6 +6,7 @@
 //! [`Credential`] for the rules.
 
 use std::borrow::Cow;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::{Buf, BytesMut};
@@ -35,7 +36,7 @@ pub(crate) async fn open(
     let mut target = Target::parse(&url)?;
     with_timeout(opts.connect_timeout, TimeoutKind::Connect, async {
         let mut redirects = 0;
-        let (io, protocol, deflate, leftover, tls) = loop {
+        let (io, remote, protocol, deflate, leftover, tls) = loop {
             let authorization = authorization(opts, &target)?;
             let mut connect = opts.connect.clone();
             let tls = if target.tls {
@@ -47,8 +48,8 @@ pub(crate) async fn open(
                 None
             };
             match connect_and_upgrade(&target, opts, &connect, authorization).await {
-                Ok((io, protocol, deflate, leftover)) => {
-                    break (io, protocol, deflate, leftover, tls);
+                Ok((io, remote, protocol, deflate, leftover)) => {
+                    break (io, remote, protocol, deflate, leftover, tls);
                 }
                 Err(Error::Handshake(HandshakeError::Status(resp)))
                     if matches!(resp.status, 301 | 302 | 303 | 307 | 308) =>
@@ -71,8 +72,9 @@ pub(crate) async fn open(
             }
         };
         let facts = ConnectionFacts {
-            local_address: io.local_addr(),
-            remote_address: io.peer_addr(),
+            // The address connected to: what `io.peer_addr()` would ask the
+            // socket for.
+            remote_address: Some(remote),
             protocol,
             server_certificates: io.peer_certificates().unwrap_or_default(),
             unsolicited_pong_interval: opts.session.unsolicited_pong_interval,
@@ -161,8 +163,14 @@ async fn connect_and_upgrade(
     opts: &ClientOptions,
     connect: &ConnectOptions,
     authorization: Option<Authorization>,
-) -> Result<(Transport, Option<String>, Option<DeflateConfig>, BytesMut)> {
-    let mut io = connect::open(target, connect).await?;
+) -> Result<(
+    Transport,
+    SocketAddr,
+    Option<String>,
+    Option<DeflateConfig>,
+    BytesMut,
+)> {
+    let (mut io, mut remote) = connect::open(target, connect).await?;
     let mut sent = authorization
         .as_ref()
         .filter(|a| a.up_front)
@@ -172,7 +180,7 @@ async fn connect_and_upgrade(
     loop {
         match upgrade(&mut io, target, opts, sent).await {
             Ok(Upgrade::Accepted(protocol, deflate, leftover)) => {
-                return Ok((io, protocol, deflate, leftover));
+                return Ok((io, remote, protocol, deflate, leftover));
             }
             Ok(Upgrade::Refused(response, reusable)) => {
                 let retry = match &authorization {
@@ -187,13 +195,13 @@ async fn connect_and_upgrade(
                 sent = Some(value);
                 reused = reusable;
                 if !reusable {
-                    io = connect::open(target, connect).await?;
+                    (io, remote) = connect::open(target, connect).await?;
                 }
             }
             // The kept connection was closed under us: once more, anew.
             Err(Error::Handshake(HandshakeError::Truncated) | Error::Io(_)) if reused => {
                 reused = false;
-                io = connect::open(target, connect).await?;
+                (io, remote) = connect::open(target, connect).await?;
             }
             Err(e) => return Err(e),
         }

@@ -191,9 +191,12 @@ const READ_AHEAD: usize = 64;
 /// waiting.
 #[derive(Debug)]
 pub struct MessageWebSocket {
+    // First, so that it is dropped before the halves: the session then
+    // knows that no information object outlives it (see
+    // `Stats::local_address`).
+    info: MessageWebSocketInformation,
     sender: MessageSender,
     receiver: MessageReceiver,
-    info: MessageWebSocketInformation,
 }
 
 impl MessageWebSocket {
@@ -216,17 +219,20 @@ impl MessageWebSocket {
         message_type: MessageType,
         mode: MessageWebSocketReceiveMode,
     ) -> Self {
-        let info = MessageWebSocketInformation {
-            facts,
-            stats: session.stats.clone(),
-        };
+        let stats = session.stats.clone();
         let (send_timeout, receive_timeout, close_timeout) = (
             session.opts.send_timeout,
             session.opts.receive_timeout,
             session.opts.close_timeout,
         );
         let shared = Shared::new(session);
+        let info = MessageWebSocketInformation {
+            facts,
+            stats,
+            session: shared.downgrade(),
+        };
         MessageWebSocket {
+            info,
             sender: MessageSender {
                 shared: shared.clone(),
                 message_type,
@@ -246,7 +252,6 @@ impl MessageWebSocket {
                 close_reported: false,
                 ahead: VecDeque::new(),
             },
-            info,
         }
     }
 

@@ -411,7 +411,6 @@ impl Incoming {
             ..SessionOptions::default()
         };
         let facts = ConnectionFacts {
-            local_address: self.io.local_addr(),
             remote_address: self.io.peer_addr(),
             protocol: protocol.map(str::to_owned),
             server_certificates: Vec::new(),

@@ -76,9 +76,11 @@ pub struct StreamWriteHalf {
 /// WinRT's `StreamWebSocket` over Tokio: `AsyncRead` + `AsyncWrite`.
 #[derive(Debug)]
 pub struct StreamWebSocket {
+    // First, so that it is dropped before the halves (see
+    // `Stats::local_address`).
+    info: StreamWebSocketInformation,
     reader: StreamReadHalf,
     writer: StreamWriteHalf,
-    info: StreamWebSocketInformation,
 }
 
 impl StreamWebSocket {
@@ -92,13 +94,16 @@ impl StreamWebSocket {
 
     pub(crate) fn from_session(mut session: Session, facts: ConnectionFacts) -> Self {
         session.enable_rtt_probes();
-        let info = StreamWebSocketInformation {
-            facts,
-            stats: session.stats.clone(),
-        };
+        let stats = session.stats.clone();
         let o = session.opts.clone();
         let shared = Shared::new(session);
+        let info = StreamWebSocketInformation {
+            facts,
+            stats,
+            session: shared.downgrade(),
+        };
         StreamWebSocket {
+            info,
             reader: StreamReadHalf {
                 shared: shared.clone(),
                 current: Bytes::new(),
@@ -115,7 +120,6 @@ impl StreamWebSocket {
                 send_timeout: o.send_timeout,
                 deadline: None,
             },
-            info,
         }
     }
 

@@ -412,3 +412,53 @@ async fn close_succeeds_when_the_server_keeps_tcp_open_after_the_handshake() {
         .await
         .expect("the handshake completed: close succeeds");
 }
+
+/// The local address is read from the socket only when asked for; an
+/// information object kept after the socket is gone (never asked while
+/// it lived) still has it, on both ends, and it is the address the peer
+/// sees.
+#[tokio::test]
+async fn information_keeps_the_local_address_after_the_socket() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        let (tcp, peer) = listener.accept().await.unwrap();
+        let mut ws = server::accept(tcp, AcceptOptions::default()).await.unwrap();
+        let info = ws.information().clone();
+        let _ = ws.receive().await;
+        drop(ws);
+        assert_eq!(info.local_address(), Some(addr));
+        assert_eq!(info.remote_address(), Some(peer));
+        peer
+    });
+    let mut ws = MessageWebSocket::connect(&format!("ws://{addr}/"), control())
+        .await
+        .unwrap();
+    let kept = ws.information().clone();
+    let asked = ws.information().clone();
+    let local = asked.local_address();
+    assert!(local.is_some());
+    ws.close(1000, "").await.unwrap();
+    drop(ws);
+    let peer = server.await.unwrap();
+    assert_eq!(kept.local_address(), Some(peer));
+    assert_eq!(local, Some(peer));
+    assert_eq!(kept.remote_address(), Some(addr));
+
+    // Split: the halves outlive the socket's own information object.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        let (tcp, peer) = listener.accept().await.unwrap();
+        common::echo(server::accept(tcp, AcceptOptions::default()).await.unwrap()).await;
+        peer
+    });
+    let ws = MessageWebSocket::connect(&format!("ws://{addr}/"), control())
+        .await
+        .unwrap();
+    let kept = ws.information().clone();
+    let (mut tx, rx) = ws.split();
+    tx.close(1000, "").await.unwrap();
+    drop((tx, rx));
+    assert_eq!(kept.local_address(), Some(server.await.unwrap()));
+}

@@ -199,3 +199,24 @@ async fn round_trip_times_are_measured() {
     assert!(rtt.min <= rtt.max && rtt.sum >= rtt.max, "{rtt:?}");
     ws.close(1000, "").await.unwrap();
 }
+
+/// As for the message socket: the local address, never asked for while
+/// the socket lived, is still there afterwards.
+#[tokio::test]
+async fn information_keeps_the_local_address_after_the_socket() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        let (tcp, peer) = listener.accept().await.unwrap();
+        let mut ws = server::accept(tcp, AcceptOptions::default()).await.unwrap();
+        let _ = ws.receive().await;
+        peer
+    });
+    let ws = StreamWebSocket::connect(&format!("ws://{addr}/"), StreamWebSocketControl::default())
+        .await
+        .unwrap();
+    let kept = ws.information().clone();
+    drop(ws);
+    assert_eq!(kept.local_address(), Some(server.await.unwrap()));
+    assert_eq!(kept.remote_address(), Some(addr));
+}

@@ -235,7 +235,9 @@ impl Default for ConnectOptions {
 /// `Error::Timeout(TimeoutKind::Connect)`.
 #[cfg(test)]
 pub(crate) async fn connect(target: &Target, opts: &ConnectOptions) -> Result<Transport, Error> {
-    with_connect_timeout(opts.connect_timeout, open(target, opts)).await
+    let (transport, addr) = with_connect_timeout(opts.connect_timeout, open(target, opts)).await?;
+    debug_assert_eq!(Some(addr), transport.peer_addr());
+    Ok(transport)
 }
 
 /// Connects to `target` with no overall time limit (only
@@ -243,22 +245,27 @@ pub(crate) async fn connect(target: &Target, opts: &ConnectOptions) -> Result<Tr
 /// ([`connect_addrs`]) or through the proxy `opts.proxy` chooses for it
 /// ([`proxy::tunnel`]), sets `TCP_NODELAY` and runs the TLS handshake for
 /// `wss://` with `opts.tls`. A caller that also runs the upgrade wraps both
-/// in [`with_connect_timeout`].
-pub(crate) async fn open(target: &Target, opts: &ConnectOptions) -> Result<Transport, Error> {
+/// in [`with_connect_timeout`]. The address returned is the one the TCP
+/// connection went to (the proxy's, through a proxy): the transport's peer
+/// address, known without asking the socket.
+pub(crate) async fn open(
+    target: &Target,
+    opts: &ConnectOptions,
+) -> Result<(Transport, SocketAddr), Error> {
     let via = opts.proxy.as_ref().and_then(|p| p.server_for(target));
-    let tcp = match via {
+    let (addr, tcp) = match via {
         Some(server) => proxy::tunnel(server, target, opts.proxy_credential.as_ref(), opts).await?,
         None => {
             let addrs = resolve(&target.host, target.port, opts.resolver.as_deref()).await?;
-            connect_addrs(addrs, opts, TcpStream::connect).await?.1
+            connect_addrs(addrs, opts, TcpStream::connect).await?
         }
     };
     tcp.set_nodelay(opts.no_delay)?;
     if !target.tls {
-        return Ok(Transport::Tcp(tcp));
+        return Ok((Transport::Tcp(tcp), addr));
     }
     let tls = tls::handshake(tcp, target, opts.tls.as_ref()).await?;
-    Ok(Transport::ClientTls(Box::new(tls)))
+    Ok((Transport::ClientTls(Box::new(tls)), addr))
 }
 
 /// Runs `fut` within `limit` (`None`: no limit); running out of time is

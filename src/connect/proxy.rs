@@ -14,7 +14,7 @@
 //! tinyproxy answers to a wrong credential: no request has reached the
 //! server yet), 403 `Forbidden`, 502 `BadGateway`...
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -284,16 +284,16 @@ fn parse_proxy_url(url: &str) -> Result<ProxyServer> {
 }
 
 /// Connects to `server` and opens a `CONNECT` tunnel to `target`; returns
-/// the TCP connection to the proxy, positioned at the first byte of the
-/// tunnel.
+/// the proxy's address and the TCP connection to it, positioned at the
+/// first byte of the tunnel.
 pub(crate) async fn tunnel(
     server: &ProxyServer,
     target: &Target,
     credential: Option<&Credential>,
     opts: &ConnectOptions,
-) -> Result<TcpStream> {
+) -> Result<(SocketAddr, TcpStream)> {
     let addrs = resolve(&server.host, server.port, opts.resolver.as_deref()).await?;
-    let (_, mut tcp) = connect_addrs(addrs, opts, TcpStream::connect).await?;
+    let (addr, mut tcp) = connect_addrs(addrs, opts, TcpStream::connect).await?;
     let authority = match target.host.parse::<IpAddr>() {
         Ok(IpAddr::V6(ip)) => format!("[{ip}]:{}", target.port),
         _ => format!("{}:{}", target.host, target.port),
@@ -312,7 +312,7 @@ pub(crate) async fn tunnel(
     if (200..300).contains(&head.status) {
         // RFC 9110 9.3.6: a 2xx answer to CONNECT has no body; any
         // Content-Length or Transfer-Encoding it shows is ignored.
-        return Ok(tcp);
+        return Ok((addr, tcp));
     }
     Err(Error::Proxy(HandshakeError::Status(Box::new(
         HttpResponse {

@@ -214,9 +214,10 @@ async fn tunnel_keeps_the_bytes_after_the_head() {
     let mut p = server("127.0.0.1", port);
     p.credential = Some(Credential::new("u", "p"));
     let t = target("wss://[::1]:8443/x");
-    let mut tcp = tunnel(&p, &t, None, &ConnectOptions::default())
+    let (addr, mut tcp) = tunnel(&p, &t, None, &ConnectOptions::default())
         .await
         .unwrap();
+    assert_eq!(addr, tcp.peer_addr().unwrap());
     let mut got = vec![0u8; 25];
     tcp.read_exact(&mut got).await.unwrap();
     assert_eq!(got, b"first bytes of the tunnel");
