@@ -330,6 +330,11 @@ impl MessageWebSocket {
     /// Closes with `code` (1000 or 3000-4999) and `reason` (at most 123
     /// bytes): sends the close frame and waits, up to the close timeout, for
     /// the peer's answer.
+    ///
+    /// A client then waits briefly for the server to end the TCP
+    /// connection (RFC 6455 section 7.1.1) before ending its own side. Over
+    /// `ws://`, when the server did end it, this side's FIN leaves when the
+    /// socket is dropped rather than at once.
     pub async fn close(&mut self, code: u16, reason: &str) -> Result<()> {
         self.sender.close(code, reason).await
     }

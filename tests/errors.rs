@@ -511,3 +511,35 @@ fn defaults_are_the_documented_ones() {
     assert!(s.no_delay);
     let _ = accept_key("dGhlIHNhbXBsZSBub25jZQ==");
 }
+
+/// After a close the server ended first, the client's end of TCP is an
+/// orderly FIN (nothing left unread to turn it into a reset), whether it
+/// leaves at once or when the socket is dropped.
+#[tokio::test]
+async fn a_client_close_after_the_server_ended_tcp_ends_it_cleanly() {
+    let (seen_tx, seen_rx) = tokio::sync::oneshot::channel();
+    let seen_tx = std::sync::Mutex::new(Some(seen_tx));
+    let addr = upgraded_then(move |mut tcp| {
+        let seen_tx = seen_tx.lock().unwrap().take();
+        async move {
+            // The client's close frame (masked, code 1000): 8 bytes.
+            let mut frame = [0u8; 8];
+            tcp.read_exact(&mut frame).await.unwrap();
+            assert_eq!(frame[0], 0x88);
+            tcp.write_all(&[0x88, 0x02, 0x03, 0xe8]).await.unwrap();
+            tcp.shutdown().await.unwrap();
+            let mut rest = Vec::new();
+            let end = tcp.read_to_end(&mut rest).await.map(|_| rest);
+            let _ = seen_tx.unwrap().send(end.map_err(|e| e.kind()));
+        }
+    })
+    .await;
+    let mut ws =
+        MessageWebSocket::connect(&format!("ws://{addr}/"), MessageWebSocketControl::default())
+            .await
+            .unwrap();
+    ws.close(1000, "").await.unwrap();
+    assert!(ws.send_text("late").await.is_err());
+    drop(ws);
+    assert_eq!(seen_rx.await.unwrap(), Ok(Vec::new()));
+}
