@@ -6,8 +6,12 @@
 //! [`Credential`] for the rules.
 
 use std::borrow::Cow;
+use std::future::{Future, poll_fn};
 use std::net::SocketAddr;
+use std::pin::pin;
 use std::sync::Arc;
+use std::task::Poll;
+use std::time::Duration;
 
 use bytes::{Buf, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -23,7 +27,7 @@ use crate::handshake::{
 use crate::information::{ConnectionFacts, Stats};
 use crate::proto::deflate::{DeflateConfig, DeflateOptions};
 use crate::proto::{Config, Connection, Role};
-use crate::session::{Session, with_timeout};
+use crate::session::Session;
 
 /// Connects to `url` and runs the upgrade, all within the connect timeout.
 pub(crate) async fn open(
@@ -34,7 +38,8 @@ pub(crate) async fn open(
     opts.check()?;
     let mut url = url.to_owned();
     let mut target = Target::parse(&url)?;
-    with_timeout(opts.connect_timeout, TimeoutKind::Connect, async {
+    let first_step = opts.session.close_timeout;
+    within_connect_timeout(opts.connect_timeout, first_step, async {
         let mut redirects = 0;
         let (io, remote, protocol, deflate, leftover, tls) = loop {
             let authorization = authorization(opts, &target)?;
@@ -96,6 +101,52 @@ pub(crate) async fn open(
             Arc::new(Stats::default()),
         );
         Ok((session, facts))
+    })
+    .await
+}
+
+/// Runs `fut` within `limit` (`None`: no limit); running out of time is
+/// `Error::Timeout(TimeoutKind::Connect)`. As with
+/// [`with_timeout`](crate::session::with_timeout), the limit is armed only
+/// if `fut` is not ready on its first poll.
+///
+/// The timer first goes off after `first_step` (when shorter than
+/// `limit`), and only then is moved on to the real deadline; the outcome
+/// is the same. The reason is Tokio's timer driver: registering a timer
+/// that expires before the earliest one it last slept towards wakes the
+/// driver through its eventfd, a system call. A connect timer of 60 s
+/// followed by a close timer of 10 s did that on every connection; with
+/// the connect timer's first expiry no later than the close timeout, the
+/// close timer (and the next connect's) expire after what the driver
+/// already waits for, and register without the wake-up.
+async fn within_connect_timeout<T>(
+    limit: Option<Duration>,
+    first_step: Option<Duration>,
+    fut: impl Future<Output = Result<T>>,
+) -> Result<T> {
+    let Some(limit) = limit else {
+        return fut.await;
+    };
+    let mut fut = pin!(fut);
+    if let Poll::Ready(v) = poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx))).await {
+        return v;
+    }
+    let deadline = tokio::time::Instant::now() + limit;
+    let step = first_step.map_or(limit, |s| s.min(limit));
+    let mut stepped = step < limit;
+    let mut timer = pin!(tokio::time::sleep(step));
+    poll_fn(|cx| {
+        if let Poll::Ready(v) = fut.as_mut().poll(cx) {
+            return Poll::Ready(v);
+        }
+        while timer.as_mut().poll(cx).is_ready() {
+            if !stepped {
+                return Poll::Ready(Err(Error::Timeout(TimeoutKind::Connect)));
+            }
+            stepped = false;
+            timer.as_mut().reset(deadline);
+        }
+        Poll::Pending
     })
     .await
 }

@@ -543,3 +543,39 @@ async fn a_client_close_after_the_server_ended_tcp_ends_it_cleanly() {
     drop(ws);
     assert_eq!(seen_rx.await.unwrap(), Ok(Vec::new()));
 }
+
+/// A close timeout shorter than the connect timeout changes nothing about
+/// the connect's limit (the connect timer first goes off at the close
+/// timeout, then runs on to its deadline): a server that answers after
+/// the close timeout but within the connect timeout is fine, one that
+/// never answers is a connect timeout.
+#[tokio::test]
+async fn a_short_close_timeout_does_not_shorten_the_connect() {
+    let addr = raw_server(|mut tcp| async move {
+        let key = read_upgrade(&mut tcp).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let mut out = Vec::new();
+        hs::write_accept(&key, None, None, &[], &mut out);
+        let _ = tcp.write_all(&out).await;
+        tokio::time::sleep(Duration::from_secs(30)).await;
+    })
+    .await;
+    let mut c = quick();
+    c.connect_timeout = Some(Duration::from_secs(10));
+    c.close_timeout = Some(Duration::from_millis(20));
+    MessageWebSocket::connect(&format!("ws://{addr}/"), c)
+        .await
+        .unwrap();
+
+    let addr = raw_server(|tcp| async move {
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        drop(tcp);
+    })
+    .await;
+    let mut c = quick();
+    c.connect_timeout = Some(Duration::from_millis(300));
+    c.close_timeout = Some(Duration::from_millis(50));
+    let (status, e) = status_of(&format!("ws://{addr}/"), c).await;
+    assert_eq!(status, WebErrorStatus::Timeout);
+    assert!(matches!(e, Error::Timeout(TimeoutKind::Connect)), "{e}");
+}
