@@ -321,6 +321,15 @@ where
     F: FnMut(SocketAddr) -> Fut,
     Fut: Future<Output = io::Result<T>>,
 {
+    if let [addr] = addrs[..] {
+        // One address (an IP literal, a single answer): one attempt, as the
+        // loop below would run it, without its queue, boxes and stagger
+        // timer.
+        return match attempt(connect_one(addr), opts.attempt_timeout).await {
+            Ok(stream) => Ok((addr, stream)),
+            Err(source) => Err(Error::Connect { addr, source }),
+        };
+    }
     let mut queue = order_addrs(addrs, opts.max_addresses).into_iter();
     if queue.len() == 0 {
         return Err(Error::invalid("no address to connect to"));

@@ -190,6 +190,46 @@ async fn attempt_timeout_moves_on_and_reports_timeout() {
     assert_eq!(err.status(), WebErrorStatus::Timeout);
 }
 
+/// One address takes a path of its own: it answers as the general one.
+#[tokio::test]
+async fn one_address_succeeds_fails_and_times_out_as_in_a_list() {
+    let (addr, value) = connect_addrs(vec![v6(7)], &ConnectOptions::default(), |a| async move {
+        Ok(a.port())
+    })
+    .await
+    .unwrap();
+    assert_eq!((addr, value), (v6(7), 80));
+
+    let err = connect_addrs(vec![v4(3)], &ConnectOptions::default(), |_| async {
+        Err::<(), _>(refused())
+    })
+    .await
+    .unwrap_err();
+    match &err {
+        Error::Connect { addr, source } => {
+            assert_eq!(*addr, v4(3));
+            assert_eq!(source.kind(), io::ErrorKind::ConnectionRefused);
+        }
+        other => panic!("{other:?}"),
+    }
+
+    let opts = ConnectOptions {
+        attempt_timeout: Some(Duration::from_millis(50)),
+        ..Default::default()
+    };
+    let err = connect_addrs(vec![v4(4)], &opts, |_| pending::<io::Result<()>>())
+        .await
+        .unwrap_err();
+    match &err {
+        Error::Connect { addr, source } => {
+            assert_eq!(*addr, v4(4));
+            assert_eq!(source.kind(), io::ErrorKind::TimedOut);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(err.status(), WebErrorStatus::Timeout);
+}
+
 #[tokio::test]
 async fn no_addresses_is_an_error() {
     let err = connect_addrs(Vec::new(), &ConnectOptions::default(), |_| async { Ok(()) })
