@@ -22,7 +22,7 @@ use crate::credential::{Credential, offers_basic};
 use crate::error::{Error, Result, TimeoutKind};
 use crate::handshake::client::{Request, parse_response_with, response_body_len, write_request};
 use crate::handshake::{
-    HandshakeError, HttpResponse, Limits, generate_key, has_token, header_values,
+    HandshakeError, HttpResponse, Limits, generate_key_bytes, has_token, header_values,
 };
 use crate::information::{ConnectionFacts, Stats};
 use crate::proto::deflate::{DeflateConfig, DeflateOptions};
@@ -278,7 +278,9 @@ async fn upgrade(
     opts: &ClientOptions,
     authorization: Option<&str>,
 ) -> Result<Upgrade> {
-    let key = generate_key();
+    let key = generate_key_bytes();
+    // Base64: ASCII, so this never fails.
+    let key = std::str::from_utf8(&key).unwrap_or_default();
     let mut headers = Cow::Borrowed(&opts.headers);
     if let Some(value) = authorization {
         headers
@@ -289,7 +291,7 @@ async fn upgrade(
     let req = Request {
         host: &target.host_header,
         resource: &target.resource,
-        key: &key,
+        key,
         protocols: &opts.protocols,
         extensions: offer.as_deref(),
         headers: &headers,

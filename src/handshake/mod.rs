@@ -182,9 +182,18 @@ fn accept_key_bytes(key: &str) -> [u8; 28] {
 /// from the operating system's CSPRNG, so a handshake makes no system call
 /// for its nonce.
 pub fn generate_key() -> String {
+    String::from_utf8_lossy(&generate_key_bytes()).into_owned()
+}
+
+/// [`generate_key`] in a stack buffer (base64, so ASCII).
+pub(crate) fn generate_key_bytes() -> [u8; 24] {
     let mut nonce = [0u8; 16];
     crate::proto::mask::fill_random(&mut nonce);
-    BASE64.encode(nonce)
+    let mut out = [0u8; 24];
+    // 16 bytes are exactly 24 characters of padded base64.
+    let written = BASE64.encode_slice(nonce, &mut out).unwrap_or_default();
+    debug_assert_eq!(written, out.len());
+    out
 }
 
 /// The elements of a comma-separated header value (RFC 9110 section 5.6.1),
