@@ -321,6 +321,14 @@ async fn upgrade(
                     // parse_response refuses extensions that were not offered.
                     _ => None,
                 };
+                if rd.is_empty() {
+                    // Nothing came after the head (the usual case): let the
+                    // handshake's buffer go rather than hand the session a
+                    // remnant too small for its reads, which it would grow
+                    // (copying it) on its first read. With no buffer the
+                    // session waits for bytes before taking memory.
+                    rd = BytesMut::new();
+                }
                 return Ok(Upgrade::Accepted(accepted.protocol, deflate, rd));
             }
             Ok(None) => {}
