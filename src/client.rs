@@ -8,7 +8,7 @@
 use std::borrow::Cow;
 use std::future::{Future, poll_fn};
 use std::net::SocketAddr;
-use std::pin::pin;
+use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
@@ -39,20 +39,27 @@ pub(crate) async fn open(
     let mut url = url.to_owned();
     let mut target = Target::parse(&url)?;
     let first_step = opts.session.close_timeout;
-    within_connect_timeout(opts.connect_timeout, first_step, async {
+    // Pinned here and lent to the timeout, not handed over by value: an
+    // async fn keeps its arguments for its whole life, so a future passed
+    // by value and pinned inside would be stored (and copied) twice.
+    let upgrade = pin!(async {
         let mut redirects = 0;
         let (io, remote, protocol, deflate, leftover, tls) = loop {
             let authorization = authorization(opts, &target)?;
-            let mut connect = opts.connect.clone();
-            let tls = if target.tls {
+            // The caller's options as they are for ws://; for wss://, a copy
+            // with the TLS configuration made for this connection (boxed,
+            // so that it takes no room in this future when unused).
+            let (tls, with_tls) = if target.tls {
                 let setup =
                     connect::tls_setup(opts.connect.tls.as_ref(), &opts.connect.certificates)?;
+                let mut connect = Box::new(opts.connect.clone());
                 connect.tls = Some(setup.config.clone());
-                Some(setup)
+                (Some(setup), Some(connect))
             } else {
-                None
+                (None, None)
             };
-            match connect_and_upgrade(&target, opts, &connect, authorization).await {
+            let connect = with_tls.as_deref().unwrap_or(&opts.connect);
+            match connect_and_upgrade(&target, opts, connect, authorization).await {
                 Ok((io, remote, protocol, deflate, leftover)) => {
                     break (io, remote, protocol, deflate, leftover, tls);
                 }
@@ -101,8 +108,8 @@ pub(crate) async fn open(
             Arc::new(Stats::default()),
         );
         Ok((session, facts))
-    })
-    .await
+    });
+    within_connect_timeout(opts.connect_timeout, first_step, upgrade).await
 }
 
 /// Runs `fut` within `limit` (`None`: no limit); running out of time is
@@ -122,12 +129,11 @@ pub(crate) async fn open(
 async fn within_connect_timeout<T>(
     limit: Option<Duration>,
     first_step: Option<Duration>,
-    fut: impl Future<Output = Result<T>>,
+    mut fut: Pin<&mut impl Future<Output = Result<T>>>,
 ) -> Result<T> {
     let Some(limit) = limit else {
         return fut.await;
     };
-    let mut fut = pin!(fut);
     if let Poll::Ready(v) = poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx))).await {
         return v;
     }

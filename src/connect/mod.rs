@@ -253,8 +253,20 @@ pub(crate) async fn open(
     opts: &ConnectOptions,
 ) -> Result<(Transport, SocketAddr), Error> {
     let via = opts.proxy.as_ref().and_then(|p| p.server_for(target));
+    // The proxy and TLS steps run in boxes: their futures are large (the TLS
+    // one holds a whole rustls connection) and would otherwise make every
+    // connect's future, plain ws:// included, that large, and copied so
+    // at each level that awaits it.
     let (addr, tcp) = match via {
-        Some(server) => proxy::tunnel(server, target, opts.proxy_credential.as_ref(), opts).await?,
+        Some(server) => {
+            Box::pin(proxy::tunnel(
+                server,
+                target,
+                opts.proxy_credential.as_ref(),
+                opts,
+            ))
+            .await?
+        }
         None => {
             let addrs = resolve(&target.host, target.port, opts.resolver.as_deref()).await?;
             connect_addrs(addrs, opts, TcpStream::connect).await?
@@ -264,7 +276,7 @@ pub(crate) async fn open(
     if !target.tls {
         return Ok((Transport::Tcp(tcp), addr));
     }
-    let tls = tls::handshake(tcp, target, opts.tls.as_ref()).await?;
+    let tls = Box::pin(tls::handshake(tcp, target, opts.tls.as_ref())).await?;
     Ok((Transport::ClientTls(Box::new(tls)), addr))
 }
 
