@@ -36,7 +36,8 @@ pub(crate) async fn open(
     max_message_size: usize,
 ) -> Result<(Session, ConnectionFacts)> {
     opts.check()?;
-    let mut url = url.to_owned();
+    // Owned only once a redirect replaces it.
+    let mut url = Cow::Borrowed(url);
     let mut target = Target::parse(&url)?;
     let first_step = opts.session.close_timeout;
     // Pinned here and lent to the timeout, not handed over by value: an
@@ -78,7 +79,7 @@ pub(crate) async fn open(
                         return Err(HandshakeError::Status(resp).into());
                     }
                     redirects += 1;
-                    (url, target) = (next, next_target);
+                    (url, target) = (Cow::Owned(next), next_target);
                 }
                 Err(e) => return Err(e),
             }
