@@ -690,13 +690,17 @@ impl Session {
     }
 
     /// Ends this side after the close handshake: [`Session::poll_shutdown`],
-    /// except over plain TCP once the peer has ended its side (its EOF was
-    /// read, so nothing unread is left to turn our close into a reset) and
-    /// all our output is out. Closing the socket, when it is dropped, then
+    /// except for a client over plain TCP once the server has ended its
+    /// side (its EOF was read, so nothing unread is left to turn our close
+    /// into a reset) and all our output is out. Closing the socket, when it is dropped, then
     /// sends the FIN the shutdown would have sent, for one system call
     /// less; meanwhile the session counts as shut for writing.
     pub(crate) fn poll_finish(&mut self, cx: &mut Context<'_>, side: Side) -> Poll<()> {
-        if self.eof && !self.proto.wants_write() && matches!(self.io, Transport::Tcp(_)) {
+        if self.eof
+            && !self.proto.wants_write()
+            && matches!(self.io, Transport::Tcp(_))
+            && self.proto.config().role == proto::Role::Client
+        {
             self.write_shut = true;
             return Poll::Ready(());
         }
