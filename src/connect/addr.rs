@@ -215,6 +215,15 @@ impl Target {
     pub(crate) fn ip(&self) -> Option<IpAddr> {
         self.host.parse().ok()
     }
+
+    /// The host as an IP address, when the URL has an IP literal: taken
+    /// from the server name, which holds it already parsed.
+    pub(crate) fn ip_literal(&self) -> Option<IpAddr> {
+        match &self.server_name {
+            ServerName::IpAddress(ip) => Some(IpAddr::from(*ip)),
+            _ => None,
+        }
+    }
 }
 
 /// Whether `url` has `//` after the scheme, followed by an authority.
@@ -417,6 +426,18 @@ mod tests {
         assert_eq!(v6.ip(), Some("::1".parse().unwrap()));
         assert_eq!(ok("ws://10.0.0.1/").ip(), Some("10.0.0.1".parse().unwrap()));
         assert_eq!(ok("ws://example.com/").ip(), None);
+        for url in [
+            "wss://[::1]/",
+            "ws://10.0.0.1/",
+            "ws://127.1/",
+            "ws://0x7f.0.0.1:9/",
+            "WS://[2001:DB8::1]:1/",
+            "ws://example.com/",
+            "ws://localhost/",
+        ] {
+            let t = ok(url);
+            assert_eq!(t.ip_literal(), t.host.parse().ok(), "{url}");
+        }
     }
 
     #[test]

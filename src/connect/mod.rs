@@ -267,10 +267,17 @@ pub(crate) async fn open(
             ))
             .await?
         }
-        None => {
-            let addrs = resolve(&target.host, target.port, opts.resolver.as_deref()).await?;
-            connect_addrs(addrs, opts, TcpStream::connect).await?
-        }
+        None => match target.ip_literal() {
+            // What `resolve` answers for an IP literal, without the list.
+            Some(ip) => {
+                let addr = SocketAddr::new(ip, target.port);
+                connect_one_addr(addr, opts, TcpStream::connect(addr)).await?
+            }
+            None => {
+                let addrs = resolve(&target.host, target.port, opts.resolver.as_deref()).await?;
+                connect_addrs(addrs, opts, TcpStream::connect).await?
+            }
+        },
     };
     tcp.set_nodelay(opts.no_delay)?;
     if !target.tls {
@@ -312,6 +319,22 @@ async fn attempt<T>(
     }
 }
 
+/// [`connect_addrs`] for one address (an IP literal, a single answer): the
+/// one attempt, `connecting`, as the happy-eyeballs loop would run it
+/// (bounded by `opts.attempt_timeout`, a failure reported as
+/// [`Error::Connect`] with `addr`), without its queue, boxes and stagger
+/// timer.
+async fn connect_one_addr<T>(
+    addr: SocketAddr,
+    opts: &ConnectOptions,
+    connecting: impl Future<Output = io::Result<T>>,
+) -> Result<(SocketAddr, T), Error> {
+    match attempt(connecting, opts.attempt_timeout).await {
+        Ok(stream) => Ok((addr, stream)),
+        Err(source) => Err(Error::Connect { addr, source }),
+    }
+}
+
 /// Happy eyeballs over `addrs` (RFC 8305 section 5), with `connect_one` as
 /// the connection attempt to one address (`TcpStream::connect` in
 /// [`open`]; tests pass their own).
@@ -334,13 +357,7 @@ where
     Fut: Future<Output = io::Result<T>>,
 {
     if let [addr] = addrs[..] {
-        // One address (an IP literal, a single answer): one attempt, as the
-        // loop below would run it, without its queue, boxes and stagger
-        // timer.
-        return match attempt(connect_one(addr), opts.attempt_timeout).await {
-            Ok(stream) => Ok((addr, stream)),
-            Err(source) => Err(Error::Connect { addr, source }),
-        };
+        return connect_one_addr(addr, opts, connect_one(addr)).await;
     }
     let mut queue = order_addrs(addrs, opts.max_addresses).into_iter();
     if queue.len() == 0 {
