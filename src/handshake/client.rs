@@ -192,15 +192,22 @@ pub(crate) fn parse_response_with(
     // The checks read the parsed headers in place; a value that is not
     // UTF-8 reads as `own_headers` would keep it (lossily), and the byte
     // comparisons of `check_switch` answer as they would on that text.
-    let values = |name: &'static str| {
+    let switch = Switch::scan(raw);
+    switch.check(req)?;
+    let lossy = |name: &'static str| {
         raw.iter()
             .filter(move |h| h.name.eq_ignore_ascii_case(name))
-            .map(|h| h.value)
+            .map(|h| String::from_utf8_lossy(h.value))
     };
-    let lossy = |name: &'static str| values(name).map(String::from_utf8_lossy);
-    check_switch(values, req)?;
-    let protocol = chosen_protocol(lossy, req)?;
-    let extensions = accepted_extensions(lossy, req)?;
+    // Each looks again only when such a header is there.
+    let protocol = match switch.protocol {
+        true => chosen_protocol(lossy, req)?,
+        false => None,
+    };
+    let extensions = match switch.extensions {
+        true => accepted_extensions(lossy, req)?,
+        false => None,
+    };
     let headers = if keep_headers {
         own_headers(raw)
     } else {
@@ -220,15 +227,14 @@ pub(crate) fn parse_response_with(
 /// [`Limits::max_headers`].
 const STACK_HEADERS: usize = 64;
 
-/// True if any of `values` lists `token`: [`has_token`](super::has_token) on raw header
-/// values. Splitting on commas and trimming spaces and tabs works on bytes
-/// as on their lossy text, and a non-UTF-8 element matches no ASCII token
-/// either way.
-fn lists_token<'v>(values: impl Iterator<Item = &'v [u8]>, token: &str) -> bool {
-    values.into_iter().any(|v| {
-        v.split(|&b| b == b',')
-            .any(|element| trim_ows_bytes(element).eq_ignore_ascii_case(token.as_bytes()))
-    })
+/// True if the header value `value` lists `token`: [`has_token`](super::has_token)
+/// on a raw value. Splitting on commas and trimming spaces and tabs works
+/// on bytes as on their lossy text, and a non-UTF-8 element matches no
+/// ASCII token either way.
+fn lists_token(value: &[u8], token: &str) -> bool {
+    value
+        .split(|&b| b == b',')
+        .any(|element| trim_ows_bytes(element).eq_ignore_ascii_case(token.as_bytes()))
 }
 
 /// [`trim_ows`] on bytes.
@@ -242,25 +248,57 @@ fn trim_ows_bytes(mut s: &[u8]) -> &[u8] {
     s
 }
 
-/// Upgrade, Connection and Sec-WebSocket-Accept of a 101.
-fn check_switch<'v, I>(
-    values: impl Fn(&'static str) -> I,
-    req: &Request<'_>,
-) -> Result<(), HandshakeError>
-where
-    I: Iterator<Item = &'v [u8]>,
-{
-    if !lists_token(values("upgrade"), "websocket") {
-        return Err(HandshakeError::BadHeader("Upgrade"));
+/// What one pass over a 101's headers finds.
+#[derive(Debug, Default)]
+struct Switch<'h> {
+    /// An `Upgrade` line lists `websocket`.
+    upgrade: bool,
+    /// A `Connection` line lists `upgrade`.
+    connection: bool,
+    /// The first `Sec-WebSocket-Accept` value, and how many there are.
+    accept: Option<&'h [u8]>,
+    accepts: usize,
+    /// There is a `Sec-WebSocket-Protocol` line.
+    protocol: bool,
+    /// There is a `Sec-WebSocket-Extensions` line.
+    extensions: bool,
+}
+
+impl<'h> Switch<'h> {
+    fn scan(headers: &[httparse::Header<'h>]) -> Self {
+        let mut found = Switch::default();
+        for h in headers {
+            let (name, value) = (h.name, h.value);
+            if name.eq_ignore_ascii_case("upgrade") {
+                found.upgrade |= lists_token(value, "websocket");
+            } else if name.eq_ignore_ascii_case("connection") {
+                found.connection |= lists_token(value, "upgrade");
+            } else if name.eq_ignore_ascii_case("sec-websocket-accept") {
+                found.accepts += 1;
+                found.accept.get_or_insert(value);
+            } else if name.eq_ignore_ascii_case("sec-websocket-protocol") {
+                found.protocol = true;
+            } else if name.eq_ignore_ascii_case("sec-websocket-extensions") {
+                found.extensions = true;
+            }
+        }
+        found
     }
-    if !lists_token(values("connection"), "upgrade") {
-        return Err(HandshakeError::BadHeader("Connection"));
-    }
-    let mut accept = values("sec-websocket-accept");
-    match (accept.next(), accept.next()) {
-        (Some(value), None) if trim_ows_bytes(value) == accept_key_bytes(req.key) => Ok(()),
-        (Some(_), None) => Err(HandshakeError::BadAccept),
-        _ => Err(HandshakeError::BadHeader("Sec-WebSocket-Accept")),
+
+    /// Upgrade, Connection and Sec-WebSocket-Accept of a 101, in that
+    /// order.
+    fn check(&self, req: &Request<'_>) -> Result<(), HandshakeError> {
+        if !self.upgrade {
+            return Err(HandshakeError::BadHeader("Upgrade"));
+        }
+        if !self.connection {
+            return Err(HandshakeError::BadHeader("Connection"));
+        }
+        match (self.accept, self.accepts) {
+            (Some(value), 1) if trim_ows_bytes(value) == accept_key_bytes(req.key) => Ok(()),
+            (Some(_), 1) => Err(HandshakeError::BadAccept),
+            _ => Err(HandshakeError::BadHeader("Sec-WebSocket-Accept")),
+        }
     }
 }
 
@@ -410,6 +448,121 @@ mod tests {
         (name.to_owned(), value.to_owned())
     }
 
+    // The parser as it was before the 101 was checked on the parsed headers
+    // in place: the reference the tests compare with.
+    use super::super::{accept_key, has_token, own_headers};
+
+    fn reference_parse(
+        buf: &[u8],
+        req: &Request<'_>,
+        limits: &Limits,
+    ) -> Result<Option<(Accepted, usize)>, HandshakeError> {
+        let mut storage = vec![httparse::EMPTY_HEADER; super::super::header_capacity(limits)];
+        let mut response = httparse::Response::new(&mut storage);
+        let head_len = match response.parse(super::super::head_window(buf, limits)) {
+            Ok(httparse::Status::Complete(n)) => n,
+            Ok(httparse::Status::Partial) => {
+                return super::super::partial(buf, limits).map(|()| None);
+            }
+            Err(e) => return Err(super::super::parse_error(e)),
+        };
+        // A complete parse always fills these in.
+        let (Some(version), Some(status)) = (response.version, response.code) else {
+            return Err(HandshakeError::Malformed("incomplete status line".into()));
+        };
+        let reason = response.reason.unwrap_or("");
+        let headers = own_headers(response.headers);
+
+        if status != 101 {
+            let available = &buf[head_len..];
+            let declared = response_body_len(status, &headers).unwrap_or(usize::MAX);
+            let kept = available.len().min(declared).min(limits.max_body_size);
+            return Err(HandshakeError::Status(Box::new(HttpResponse {
+                status,
+                reason: reason.to_owned(),
+                headers,
+                body: Bytes::copy_from_slice(&available[..kept]),
+            })));
+        }
+        if version != 1 {
+            return Err(HandshakeError::Malformed(
+                "101 Switching Protocols over HTTP/1.0".into(),
+            ));
+        }
+        old_check_switch(&headers, req)?;
+        let protocol = old_chosen_protocol(&headers, req)?;
+        let extensions = old_accepted_extensions(&headers, req)?;
+        Ok(Some((
+            Accepted {
+                protocol,
+                extensions,
+                headers,
+            },
+            head_len,
+        )))
+    }
+
+    fn old_check_switch(
+        headers: &[(String, String)],
+        req: &Request<'_>,
+    ) -> Result<(), HandshakeError> {
+        if !has_token(header_values(headers, "upgrade"), "websocket") {
+            return Err(HandshakeError::BadHeader("Upgrade"));
+        }
+        if !has_token(header_values(headers, "connection"), "upgrade") {
+            return Err(HandshakeError::BadHeader("Connection"));
+        }
+        let mut accept = header_values(headers, "sec-websocket-accept");
+        match (accept.next(), accept.next()) {
+            (Some(value), None) if trim_ows(value) == accept_key(req.key) => Ok(()),
+            (Some(_), None) => Err(HandshakeError::BadAccept),
+            _ => Err(HandshakeError::BadHeader("Sec-WebSocket-Accept")),
+        }
+    }
+
+    fn old_chosen_protocol(
+        headers: &[(String, String)],
+        req: &Request<'_>,
+    ) -> Result<Option<String>, HandshakeError> {
+        let mut values = header_values(headers, "sec-websocket-protocol");
+        let Some(first) = values.next() else {
+            return Ok(None);
+        };
+        let rest: Vec<&str> = values.collect();
+        if !rest.is_empty() {
+            // Sent more than once: not "one of the values offered".
+            let all = std::iter::once(first)
+                .chain(rest)
+                .collect::<Vec<_>>()
+                .join(", ");
+            return Err(HandshakeError::UnofferedProtocol(all));
+        }
+        let chosen = trim_ows(first);
+        if req.protocols.iter().any(|offered| offered == chosen) {
+            Ok(Some(chosen.to_owned()))
+        } else {
+            Err(HandshakeError::UnofferedProtocol(chosen.to_owned()))
+        }
+    }
+
+    fn old_accepted_extensions(
+        headers: &[(String, String)],
+        req: &Request<'_>,
+    ) -> Result<Option<String>, HandshakeError> {
+        let elements: Vec<&str> = header_values(headers, "sec-websocket-extensions")
+            .flat_map(split_list)
+            .collect();
+        if elements.is_empty() {
+            // Absent, or only empty list elements (which RFC 9110 says to ignore).
+            return Ok(None);
+        }
+        let joined = elements.join(", ");
+        match req.extensions {
+            Some(_) => Ok(Some(joined)),
+            None => Err(HandshakeError::UnofferedExtension(joined)),
+        }
+    }
+
     /// The connect path's parse (headers not kept) answers as the public
     /// one does, on accepted, refused and broken answers alike.
     #[test]
@@ -444,6 +597,18 @@ mod tests {
              Sec-WebSocket-Accept:  s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\t\r\n\r\nrest"
                 .to_owned(),
             "HTTP/1.1 101 OK\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\n".to_owned(),
+            "HTTP/1.1 101 OK\r\nUPGRADE: h2c, WebSocket\r\nconnection: close\r\nConnection: a, upgrade\r\n\
+             SEC-WEBSOCKET-ACCEPT: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\nsec-websocket-protocol: superchat\r\n\r\n"
+                .to_owned(),
+            "HTTP/1.1 101 OK\r\nUpgrade: websocket\r\nUpgrade: x\r\nConnection: Upgrade\r\n\r\n".to_owned(),
+            "HTTP/1.1 101 OK\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: x\r\n\r\n".to_owned(),
+            "HTTP/1.1 101 OK\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: x\r\n\r\n".to_owned(),
+            head(&format!("{accept}Sec-WebSocket-Extensions: a\r\nSec-WebSocket-Extensions: b; c=1\r\n")),
+            head("Sec-WebSocket-Protocol: other\r\nSec-WebSocket-Accept: nope\r\n"),
+            head(&format!("Sec-WebSocket-Extensions: x\r\n{accept}Sec-WebSocket-Protocol: chat\r\n")),
+            head(&format!("{accept}Sec-WebSocket-Protocol: \t chat \r\n")),
+            head(&format!("{accept}Sec-WebSocket-Protocol:\r\n")),
+            head("Sec-WebSocket-Accept:\ts3pPLMBiTxaQ9kYGzzhZRbK+xOo= \r\n"),
             "HTTP/1.1 101 OK\r\nUpgrade: websocket\r\nConnection: close\r\n\r\n".to_owned(),
             "HTTP/1.0 101 OK\r\n\r\n".to_owned(),
             "HTTP/1.1 404 Not Found\r\nContent-Length: 3\r\n\r\nabcdef".to_owned(),
@@ -480,6 +645,8 @@ mod tests {
                     if let Ok(Some((a, _))) = &full {
                         assert!(!a.headers.is_empty(), "{answer:?}");
                     }
+                    let reference = reference_parse(&bytes, &req, &limits);
+                    assert_eq!(full, reference, "{answer:?} {offer:?} {protocols:?}");
                     assert_eq!(strip(full), lean, "{answer:?} {offer:?} {protocols:?}");
                 }
             }
