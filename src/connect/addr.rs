@@ -67,7 +67,10 @@ impl Target {
             Some(rest) => (false, rest),
             None => (true, url.strip_prefix("wss://")?),
         };
-        let end = rest.find(['/', '?']).unwrap_or(rest.len());
+        let end = rest
+            .bytes()
+            .position(|b| b == b'/' || b == b'?')
+            .unwrap_or(rest.len());
         let (authority, tail) = rest.split_at(end);
         let (host, port) = match authority.split_once(':') {
             Some((host, port)) => (host, Some(port)),
@@ -99,14 +102,25 @@ impl Target {
             }
             Some(_) => return None,
         };
-        let plain_char = |b: u8| b.is_ascii_alphanumeric() || b"-._~!$&()*+,;=:@/%?".contains(&b);
+        // One pass over path and query: only plain characters, and in the
+        // path no segment starting with '.' or '%'.
+        let mut in_query = false;
+        let mut after_slash = false;
+        for b in tail.bytes() {
+            match b {
+                b'?' => in_query = true,
+                b'.' | b'%' if after_slash && !in_query => return None,
+                b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' => {}
+                b'-' | b'.' | b'_' | b'~' | b'!' | b'$' | b'&' | b'(' | b')' | b'*' | b'+'
+                | b',' | b';' | b'=' | b':' | b'@' | b'/' | b'%' => {}
+                _ => return None,
+            }
+            after_slash = b == b'/';
+        }
         let (path, query) = match tail.split_once('?') {
             Some((path, query)) => (path, Some(query)),
             None => (tail, None),
         };
-        if !tail.bytes().all(plain_char) || path.contains("/.") || path.contains("/%") {
-            return None;
-        }
         let server_name = match ip {
             Some(ip) => ServerName::from(IpAddr::V4(ip)),
             None => ServerName::try_from(host.to_owned()).ok()?,
