@@ -660,18 +660,31 @@ impl futures_core::Stream for MessageReceiver {
     }
 }
 
+impl MessageSender {
+    /// The Sink's `poll_ready` when the last `start_send` did not leave
+    /// room: waits under the lock. Kept out of line so that the flag check
+    /// before it saves and restores no registers.
+    #[inline(never)]
+    fn poll_ready_locked(&mut self, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        ready!(self.shared.lock().poll_ready(cx, Side::Writer))?;
+        self.sink_ready = true;
+        Poll::Ready(Ok(()))
+    }
+}
+
 impl futures_sink::Sink<Message> for MessageSender {
     type Error = Error;
 
+    /// A flag check while the last `start_send` left room (inlined into
+    /// the caller); the lock only when the outbound buffer is full.
+    #[inline]
     fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
         let this = self.get_mut();
         if this.sink_ready {
             // Known from the last start_send, which held the lock.
             return Poll::Ready(Ok(()));
         }
-        ready!(this.shared.lock().poll_ready(cx, Side::Writer))?;
-        this.sink_ready = true;
-        Poll::Ready(Ok(()))
+        this.poll_ready_locked(cx)
     }
 
     /// Queues the message; it leaves on flush or once the outbound buffer
