@@ -17,7 +17,6 @@
 //! ```
 
 use std::collections::VecDeque;
-use std::future::poll_fn;
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
@@ -323,8 +322,9 @@ impl MessageWebSocket {
     }
 
     /// The next message, or the peer's close.
-    pub async fn receive(&mut self) -> Result<Received> {
-        self.receiver.receive().await
+    #[inline]
+    pub fn receive(&mut self) -> impl Future<Output = Result<Received>> + '_ {
+        self.receiver.receive()
     }
 
     /// Closes with `code` (1000 or 3000-4999) and `reason` (at most 123
@@ -494,29 +494,12 @@ impl MessageSender {
 impl MessageReceiver {
     /// The next message, or the peer's close; see
     /// [`MessageWebSocket::receive`].
-    pub async fn receive(&mut self) -> Result<Received> {
-        // A message decoded ahead is ready: no timer, no lock.
-        if let Some(m) = self.ahead.pop_front() {
-            return Ok(Received::Message(m));
+    #[inline]
+    pub fn receive(&mut self) -> impl Future<Output = Result<Received>> + '_ {
+        Receive {
+            rx: self,
+            armed: None,
         }
-        self.receive_wait().await
-    }
-
-    /// [`receive`](Self::receive) when no message was decoded ahead.
-    async fn receive_wait(&mut self) -> Result<Received> {
-        // Taken out for the call (a receive dropped midway drops it: the
-        // next one makes another).
-        let mut deadline = std::mem::take(&mut self.deadline);
-        let limit = self.receive_timeout;
-        let res = deadline
-            .run(
-                limit,
-                TimeoutKind::Receive,
-                poll_fn(|cx| self.poll_receive(cx)),
-            )
-            .await;
-        self.deadline = deadline;
-        res
     }
 
     /// Changes this half's receive timeout (`None`: wait as long as the
@@ -624,6 +607,48 @@ impl MessageReceiver {
                 Err(e) => return Poll::Ready(Err(e)),
             }
         }
+    }
+}
+
+/// The future of [`MessageReceiver::receive`], written by hand rather than
+/// as an `async fn` so that a message decoded ahead is taken in a few
+/// instructions, with no lock and no timer: the first thing each poll does.
+/// Otherwise it polls [`MessageReceiver::poll_receive`] under the receive
+/// timeout, whose timer the receiver keeps from one receive to the next
+/// ([`Deadline`]). Dropping it midway loses nothing.
+struct Receive<'a> {
+    rx: &'a mut MessageReceiver,
+    /// This receive's deadline, once a poll was not ready.
+    armed: Option<tokio::time::Instant>,
+}
+
+impl Future for Receive<'_> {
+    type Output = Result<Received>;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        if let Some(m) = this.rx.ahead.pop_front() {
+            return Poll::Ready(Ok(Received::Message(m)));
+        }
+        this.poll_wait(cx)
+    }
+}
+
+impl Receive<'_> {
+    fn poll_wait(&mut self, cx: &mut Context<'_>) -> Poll<Result<Received>> {
+        let rx = &mut *self.rx;
+        if let Poll::Ready(v) = rx.poll_receive(cx) {
+            return Poll::Ready(v);
+        }
+        rx.deadline
+            .poll_expired(
+                cx,
+                &mut self.armed,
+                rx.receive_timeout,
+                TimeoutKind::Receive,
+            )
+            .map(Err)
     }
 }
 

@@ -899,46 +899,68 @@ pub(crate) struct Deadline {
 }
 
 impl Deadline {
-    /// Runs `fut` under an optional time limit; see [`Deadline`].
+    /// Runs `fut` under an optional time limit; see [`Deadline`]. (The
+    /// receiver polls [`poll_expired`](Self::poll_expired) by hand; this is
+    /// its `async` form for the tests.)
+    #[cfg(test)]
     pub(crate) async fn run<T>(
         &mut self,
         limit: Option<Duration>,
         kind: TimeoutKind,
         fut: impl Future<Output = Result<T>>,
     ) -> Result<T> {
-        let Some(d) = limit else {
-            return fut.await;
-        };
         let mut fut = std::pin::pin!(fut);
-        if let Poll::Ready(v) = poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx))).await {
-            return v;
-        }
-        let deadline = tokio::time::Instant::now() + d;
-        let sleep = match &mut self.sleep {
-            Some(sleep) => {
-                if sleep.deadline() > deadline {
-                    sleep.as_mut().reset(deadline);
-                }
-                sleep
-            }
-            None => self
-                .sleep
-                .insert(Box::pin(tokio::time::sleep_until(deadline))),
-        };
+        let mut armed = None;
         poll_fn(|cx| {
             if let Poll::Ready(v) = fut.as_mut().poll(cx) {
                 return Poll::Ready(v);
             }
-            loop {
-                ready!(sleep.as_mut().poll(cx));
-                if sleep.deadline() >= deadline {
-                    return Poll::Ready(Err(Error::Timeout(kind)));
-                }
-                // Set for an earlier operation: on to this one's limit.
-                sleep.as_mut().reset(deadline);
-            }
+            self.poll_expired(cx, &mut armed, limit, kind).map(Err)
         })
         .await
+    }
+
+    /// The time limit of one operation in poll form, for an operation
+    /// polled by hand: call it after each poll of the operation that was
+    /// not ready, with the same `armed` (`None` before the first) for the
+    /// whole operation. The first such call reads the clock and arms the
+    /// timer; `Ready` is the timeout error of `kind` once the limit passed.
+    /// No limit: always `Pending`.
+    pub(crate) fn poll_expired(
+        &mut self,
+        cx: &mut Context<'_>,
+        armed: &mut Option<tokio::time::Instant>,
+        limit: Option<Duration>,
+        kind: TimeoutKind,
+    ) -> Poll<Error> {
+        let Some(d) = limit else {
+            return Poll::Pending;
+        };
+        let (deadline, sleep) = match (*armed, &mut self.sleep) {
+            (Some(deadline), Some(sleep)) => (deadline, sleep),
+            (_, slot) => {
+                let deadline = tokio::time::Instant::now() + d;
+                *armed = Some(deadline);
+                let sleep = match slot {
+                    Some(sleep) => {
+                        if sleep.deadline() > deadline {
+                            sleep.as_mut().reset(deadline);
+                        }
+                        sleep
+                    }
+                    None => slot.insert(Box::pin(tokio::time::sleep_until(deadline))),
+                };
+                (deadline, sleep)
+            }
+        };
+        loop {
+            ready!(sleep.as_mut().poll(cx));
+            if sleep.deadline() >= deadline {
+                return Poll::Ready(Error::Timeout(kind));
+            }
+            // Set for an earlier operation: on to this one's limit.
+            sleep.as_mut().reset(deadline);
+        }
     }
 }
 
