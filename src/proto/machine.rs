@@ -395,9 +395,29 @@ impl Connection {
 
     /// [`take_message`](Self::take_message) less the check that nothing is
     /// under way.
-    #[inline]
+    ///
+    /// An unmasked binary message (what a client receives most) needs
+    /// nothing more than the header checks, which are inlined into the
+    /// caller's loop; unmasking and the UTF-8 check are out of line.
+    #[inline(always)]
     fn unmask_message(&self, buf: &mut [u8]) -> Option<(DataKind, usize, usize)> {
         let (kind, head, len, key) = self.message_at(buf)?;
+        if key.is_none() && kind == DataKind::Binary {
+            return Some((kind, head, len));
+        }
+        Self::unmask_and_check(buf, kind, head, len, key)
+    }
+
+    /// The rest of [`unmask_message`](Self::unmask_message) for a masked
+    /// or text message.
+    #[inline(never)]
+    fn unmask_and_check(
+        buf: &mut [u8],
+        kind: DataKind,
+        head: usize,
+        len: usize,
+        key: Option<[u8; 4]>,
+    ) -> Option<(DataKind, usize, usize)> {
         let payload = &mut buf[head..head + len];
         if let Some(key) = key {
             apply_mask(payload, key);
@@ -415,7 +435,7 @@ impl Connection {
     /// The header checks of [`decode_message`](Self::decode_message):
     /// kind, header length, payload length and mask key of the message at
     /// the front of `buf`, if its header passes and it is whole there.
-    #[inline]
+    #[inline(always)]
     fn message_at(&self, buf: &[u8]) -> Option<(DataKind, usize, usize, Option<[u8; 4]>)> {
         let (&[b0, b1], rest) = buf.split_first_chunk::<2>()?;
         let kind = match b0 {
