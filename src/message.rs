@@ -152,7 +152,37 @@ pub struct MessageSender {
     /// The Sink's last `start_send` left the output below the outbound
     /// buffer size, so `poll_ready` can answer without the lock.
     sink_ready: bool,
+    /// Whole messages the Sink encoded without the session lock and has
+    /// not handed to the session yet; see [`SINK_BATCH`].
+    batch: BytesMut,
+    /// The batch is handed over once it holds this many bytes (0: the Sink
+    /// does not batch, because permessage-deflate is on).
+    batch_limit: usize,
+    /// The connection's role, to encode the batch as the session would.
+    role: proto::Role,
 }
+
+/// The most bytes of whole messages the Sink encodes into the sender's own
+/// batch (no larger than the outbound buffer size) before it hands them to
+/// the session in one locked step, instead of taking the session's lock
+/// for each message. Frames are encoded exactly as the session encodes
+/// them (permessage-deflate off; masked with this thread's keystream in the
+/// client role) and only whole frames are handed over, so control frames
+/// the receiving half queues in between (pong answers, the close reply)
+/// still come between whole messages. The batch is also handed over by
+/// `poll_ready` when it must wait, by `poll_flush` and `poll_close`, before
+/// any other operation of the sender (sends, `flush`, `ping`, `close`, a
+/// message writer), by [`MessageWebSocket::receive`] on an unsplit
+/// socket, and when the sender is dropped. An error that the hand-over
+/// finds (the connection ended) is reported by the call that hands over,
+/// as the `Sink` contract allows; the first message of each batch is
+/// still checked under the lock, so `start_send` on a connection known to
+/// be over fails at once.
+const SINK_BATCH: usize = 8 * 1024;
+
+/// The largest payload the Sink batches: a larger message gains nothing
+/// from saving a lock and would be copied twice.
+const SINK_BATCH_PAYLOAD: usize = 1024;
 
 /// The receiving half of a [`MessageWebSocket`].
 #[derive(Debug)]
@@ -224,6 +254,12 @@ impl MessageWebSocket {
             session.opts.receive_timeout,
             session.opts.close_timeout,
         );
+        let batch_limit = if session.proto.deflate().is_none() {
+            session.opts.outbound_buffer_size.min(SINK_BATCH)
+        } else {
+            0
+        };
+        let role = session.proto.config().role;
         let shared = Shared::new(session);
         let info = MessageWebSocketInformation {
             facts,
@@ -239,6 +275,9 @@ impl MessageWebSocket {
                 close_timeout,
                 in_message: false,
                 sink_ready: false,
+                batch: BytesMut::new(),
+                batch_limit,
+                role,
             },
             receiver: MessageReceiver {
                 shared,
@@ -324,6 +363,10 @@ impl MessageWebSocket {
     /// The next message, or the peer's close.
     #[inline]
     pub fn receive(&mut self) -> impl Future<Output = Result<Received>> + '_ {
+        // Messages fed to the Sink leave while this side waits for the
+        // peer, as they would without the batch. (An error is the sender's
+        // to report.)
+        let _ = self.sender.hand_over_batch();
         self.receiver.receive()
     }
 
@@ -360,6 +403,7 @@ impl MessageSender {
         first: bool,
         fin: bool,
     ) -> Result<()> {
+        self.hand_over_batch()?;
         let limit = self.send_timeout;
         let shared = &self.shared;
         // One lock per poll: wait for room, queue the frame once, flush.
@@ -439,6 +483,9 @@ impl MessageSender {
     /// A writer for one message of unknown length; see
     /// [`MessageWebSocket::message_writer`].
     pub fn message_writer(&mut self) -> MessageWriter<'_> {
+        // An error comes back from the writer's first write, which finds
+        // the connection in the same state.
+        let _ = self.hand_over_batch();
         MessageWriter {
             sender: self,
             buf: Vec::new(),
@@ -449,6 +496,7 @@ impl MessageSender {
 
     /// Writes out everything queued.
     pub async fn flush(&mut self) -> Result<()> {
+        self.hand_over_batch()?;
         self.shared
             .run_timeout(self.send_timeout, TimeoutKind::Send, |s, cx| {
                 s.poll_flush(cx, Side::Writer)
@@ -466,6 +514,7 @@ impl MessageSender {
         if payload.len() > 125 {
             return Err(Error::invalid("a ping payload is at most 125 bytes"));
         }
+        self.hand_over_batch()?;
         self.shared.lock().proto.encode_ping(payload)?;
         self.flush().await
     }
@@ -485,6 +534,9 @@ impl MessageSender {
     /// [`Received::Closed`].
     pub async fn close(&mut self, code: u16, reason: &str) -> Result<()> {
         let frame = user_close_frame(code, reason)?;
+        // Messages that can no longer go (the connection is over) are
+        // dropped: the close goes on as without them.
+        let _ = self.hand_over_batch();
         self.shared
             .close(Side::Writer, Some(&frame), self.close_timeout)
             .await
@@ -691,9 +743,63 @@ impl MessageSender {
     /// before it saves and restores no registers.
     #[inline(never)]
     fn poll_ready_locked(&mut self, cx: &mut Context<'_>) -> Poll<Result<()>> {
-        ready!(self.shared.lock().poll_ready(cx, Side::Writer))?;
+        let mut s = self.shared.lock();
+        hand_over(&mut self.batch, &mut s)?;
+        ready!(s.poll_ready(cx, Side::Writer))?;
         self.sink_ready = true;
         Poll::Ready(Ok(()))
+    }
+
+    /// Hands the Sink's batch to the session; see [`SINK_BATCH`].
+    fn hand_over_batch(&mut self) -> Result<()> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        hand_over(&mut self.batch, &mut self.shared.lock())
+    }
+
+    /// The Sink's `start_send` without the batch (the first message of a
+    /// batch is checked here, under the lock), or once the batch is full.
+    #[inline(never)]
+    fn start_send_locked(&mut self, kind: DataKind, item: &Message) -> Result<()> {
+        self.sink_ready = false;
+        let mut s = self.shared.lock();
+        hand_over(&mut self.batch, &mut s)?;
+        s.check_usable()?;
+        if item.complete && self.batch_limit != 0 && item.data.len() <= SINK_BATCH_PAYLOAD {
+            s.proto.check_message_send()?;
+            proto::encode_message(&mut self.batch, self.role, kind, &item.data);
+        } else {
+            s.proto.encode_data(kind, &item.data, true, item.complete)?;
+        }
+        // One lock per message: the next poll_ready need not take it.
+        self.sink_ready = s.has_room();
+        Ok(())
+    }
+}
+
+/// Hands `batch` (whole messages the Sink encoded) to the session, which
+/// checks the connection as it would for one message; on an error the
+/// messages are dropped, since they cannot be sent any more.
+fn hand_over(batch: &mut BytesMut, s: &mut Session) -> Result<()> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let res = match s.check_usable() {
+        Ok(()) => s.proto.append_messages(batch).map_err(Error::from),
+        Err(e) => Err(e),
+    };
+    if res.is_err() {
+        batch.clear();
+    }
+    res
+}
+
+impl Drop for MessageSender {
+    /// Hands the Sink's batch over, so that it leaves as the messages
+    /// queued in the session do.
+    fn drop(&mut self) {
+        let _ = self.hand_over_batch();
     }
 }
 
@@ -714,39 +820,56 @@ impl futures_sink::Sink<Message> for MessageSender {
 
     /// Queues the message; it leaves on flush or once the outbound buffer
     /// fills.
+    ///
+    /// Small whole messages (up to 1 KiB) are gathered in the sender, up to
+    /// 8 KiB, without taking the connection's lock for each, and handed to
+    /// the connection together: when the batch is full, on `poll_flush` and
+    /// `poll_close`, before any other operation of the sender, by
+    /// [`MessageWebSocket::receive`] on an unsplit socket, and when the
+    /// sender is dropped. An error found then (the connection ended) is
+    /// reported there.
     fn start_send(self: Pin<&mut Self>, item: Message) -> Result<()> {
         let this = self.get_mut();
-        this.sink_ready = false;
         this.check_no_partial()?;
         let kind = kind_of(item.message_type);
-        let mut s = this.shared.lock();
-        s.check_usable()?;
-        s.proto.encode_data(kind, &item.data, true, item.complete)?;
-        // One lock per message: the next poll_ready need not take it.
-        this.sink_ready = s.has_room();
-        Ok(())
+        if item.complete
+            && item.data.len() <= SINK_BATCH_PAYLOAD
+            && !this.batch.is_empty()
+            && this.batch.len() < this.batch_limit
+        {
+            proto::encode_message(&mut this.batch, this.role, kind, &item.data);
+            return Ok(());
+        }
+        this.start_send_locked(kind, &item)
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
-        self.shared.lock().poll_flush(cx, Side::Writer)
+        let this = self.get_mut();
+        let mut s = this.shared.lock();
+        hand_over(&mut this.batch, &mut s)?;
+        s.poll_flush(cx, Side::Writer)
     }
 
     /// Closes with 1000.
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        let this = self.get_mut();
         let frame = CloseFrame {
             code: proto::close::NORMAL,
             reason: String::new(),
         };
-        self.shared
-            .lock()
-            .poll_close(cx, Side::Writer, Some(&frame))
+        let mut s = this.shared.lock();
+        hand_over(&mut this.batch, &mut s)?;
+        s.poll_close(cx, Side::Writer, Some(&frame))
     }
 }
 
 impl futures_core::Stream for MessageWebSocket {
     type Item = Result<Message>;
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        Pin::new(&mut self.get_mut().receiver).poll_next(cx)
+        let this = self.get_mut();
+        // As in `receive`: what the Sink batched leaves while this waits.
+        let _ = this.sender.hand_over_batch();
+        Pin::new(&mut this.receiver).poll_next(cx)
     }
 }
 

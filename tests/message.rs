@@ -462,3 +462,75 @@ async fn information_keeps_the_local_address_after_the_socket() {
     drop((tx, rx));
     assert_eq!(kept.local_address(), Some(server.await.unwrap()));
 }
+
+/// The message a split receiver gets next.
+async fn recv_split(rx: &mut wsock::MessageReceiver) -> Message {
+    match rx.receive().await.unwrap() {
+        Received::Message(m) => m,
+        other => panic!("expected a message, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn sink_batches_keep_their_order_with_other_sends() {
+    let addr = common::echo_server(AcceptOptions::default()).await;
+    let ws = MessageWebSocket::connect(&format!("ws://{addr}/"), control())
+        .await
+        .unwrap();
+    let (mut tx, mut rx) = ws.split();
+    let big = vec![7u8; 5000];
+    let reader = tokio::spawn(async move {
+        for i in 0..1000 {
+            assert_eq!(
+                recv_split(&mut rx).await.data()[..],
+                *i.to_string().as_bytes()
+            );
+        }
+        assert_eq!(recv_split(&mut rx).await.as_text().unwrap(), "between");
+        for i in 1000..2000 {
+            assert_eq!(
+                recv_split(&mut rx).await.data()[..],
+                *i.to_string().as_bytes()
+            );
+        }
+        assert_eq!(recv_split(&mut rx).await.data().len(), 5000);
+        assert_eq!(recv_split(&mut rx).await.as_text().unwrap(), "last");
+        rx
+    });
+    for i in 0..1000 {
+        tx.feed(Message::binary(i.to_string())).await.unwrap();
+    }
+    tx.send_text("between").await.unwrap();
+    for i in 1000..2000 {
+        tx.feed(Message::binary(i.to_string())).await.unwrap();
+    }
+    // Too large to batch: queued in the session behind the batch.
+    tx.feed(Message::binary(big)).await.unwrap();
+    tx.feed(Message::text("last")).await.unwrap();
+    tx.flush().await.unwrap();
+    let _rx = reader.await.unwrap();
+    tx.close(1000, "").await.unwrap();
+    // The connection is over: the next message fails at once.
+    assert!(tx.feed(Message::text("late")).await.is_err());
+}
+
+#[tokio::test]
+async fn fed_messages_leave_without_flush_while_waiting_or_on_drop() {
+    let addr = common::echo_server(AcceptOptions::default()).await;
+    let mut ws = MessageWebSocket::connect(&format!("ws://{addr}/"), control())
+        .await
+        .unwrap();
+    // Unsplit: receive hands the batch over and writes it while it waits.
+    ws.feed(Message::text("one")).await.unwrap();
+    ws.feed(Message::text("two")).await.unwrap();
+    assert_eq!(recv_msg(&mut ws).await.as_text().unwrap(), "one");
+    assert_eq!(recv_msg(&mut ws).await.as_text().unwrap(), "two");
+    // Split: dropping the sender hands its batch over, and the receiver
+    // writes it while it waits.
+    let (mut tx, mut rx) = ws.split();
+    tx.feed(Message::text("three")).await.unwrap();
+    tx.feed(Message::text("four")).await.unwrap();
+    drop(tx);
+    assert_eq!(recv_split(&mut rx).await.as_text().unwrap(), "three");
+    assert_eq!(recv_split(&mut rx).await.as_text().unwrap(), "four");
+}

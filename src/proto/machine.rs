@@ -880,24 +880,72 @@ impl Connection {
     /// Appends a frame, masked with a fresh key in the client role.
     fn write_frame_fin(&mut self, opcode: OpCode, fin: bool, rsv: u8, payload: &[u8]) {
         let b0 = (u8::from(fin) << 7) | ((rsv & 0x7) << 4) | opcode.as_u8();
-        let out = &mut self.output;
-        match self.config.role {
-            Role::Client if payload.len() <= MASK_WHILE_COPYING => {
-                put_small_masked_frame(out, b0, payload, self.keys.next_key());
-            }
-            Role::Client => {
-                let key = self.keys.next_key();
-                out.reserve(FrameHeader::MAX_LEN + payload.len());
-                put_header(out, b0, payload.len(), Some(key));
-                let start = out.len();
-                out.extend_from_slice(payload);
-                apply_mask(&mut out[start..], key);
-            }
-            Role::Server => {
-                out.reserve(FrameHeader::MAX_LEN + payload.len());
-                put_header(out, b0, payload.len(), None);
-                out.extend_from_slice(payload);
-            }
+        put_frame(
+            &mut self.output,
+            self.config.role,
+            &mut self.keys,
+            b0,
+            payload,
+        );
+    }
+
+    /// The checks [`encode_data`](Self::encode_data) makes before it
+    /// encodes a whole message (the connection is open and no message sent
+    /// in pieces is in progress), without encoding anything.
+    pub(crate) fn check_message_send(&self) -> Result<(), ProtocolError> {
+        self.check_send(true, 0)
+    }
+
+    /// Appends whole data frames that [`encode_message`] wrote elsewhere
+    /// (the sending half batches small messages without the session lock),
+    /// with the checks [`encode_data`](Self::encode_data) makes of a whole
+    /// message: the connection is open and no message sent in pieces is in
+    /// progress, else [`ProtocolError::InvalidSend`] and the output is
+    /// untouched. Only for a connection without permessage-deflate (the
+    /// frames are not compressed). `frames` is left empty; when the output
+    /// is empty the two buffers are swapped rather than copied.
+    pub(crate) fn append_messages(&mut self, frames: &mut BytesMut) -> Result<(), ProtocolError> {
+        debug_assert!(self.deflate.is_none());
+        self.check_message_send()?;
+        if self.output.is_empty() {
+            std::mem::swap(&mut self.output, frames);
+        } else {
+            self.output.extend_from_slice(frames);
+        }
+        frames.clear();
+        Ok(())
+    }
+}
+
+/// Appends a whole, uncompressed message of `kind` in one frame to `out`
+/// as a connection of `role` without permessage-deflate encodes it (the
+/// same bytes, masked in the client role with a key of this thread's
+/// keystream); [`Connection::append_messages`] hands such frames over.
+pub(crate) fn encode_message(out: &mut BytesMut, role: Role, kind: DataKind, payload: &[u8]) {
+    let b0 = 0x80 | data_opcode(kind, true).as_u8();
+    put_frame(out, role, &mut MaskKeys::new(), b0, payload);
+}
+
+/// Appends a frame with first byte `b0`, masked with a fresh key in the
+/// client role.
+#[inline]
+fn put_frame(out: &mut BytesMut, role: Role, keys: &mut MaskKeys, b0: u8, payload: &[u8]) {
+    match role {
+        Role::Client if payload.len() <= MASK_WHILE_COPYING => {
+            put_small_masked_frame(out, b0, payload, keys.next_key());
+        }
+        Role::Client => {
+            let key = keys.next_key();
+            out.reserve(FrameHeader::MAX_LEN + payload.len());
+            put_header(out, b0, payload.len(), Some(key));
+            let start = out.len();
+            out.extend_from_slice(payload);
+            apply_mask(&mut out[start..], key);
+        }
+        Role::Server => {
+            out.reserve(FrameHeader::MAX_LEN + payload.len());
+            put_header(out, b0, payload.len(), None);
+            out.extend_from_slice(payload);
         }
     }
 }
@@ -1302,6 +1350,74 @@ mod tests {
                 "len {len}"
             );
         }
+    }
+
+    #[test]
+    fn encode_message_matches_encode_data() {
+        for role in [Role::Client, Role::Server] {
+            for len in [0usize, 5, 16, 64, 65, 125, 126, 1024, 0x1_0000] {
+                let payload: Vec<u8> = (0..len).map(|i| (i * 13) as u8).collect();
+                for kind in [DataKind::Binary, DataKind::Text] {
+                    let mut conn = Connection::new(Config::new(role));
+                    conn.encode_data(kind, &payload, true, true).unwrap();
+                    let a = conn.output().split();
+                    let mut b = BytesMut::new();
+                    encode_message(&mut b, role, kind, &payload);
+                    // Same bytes but the (random) mask key.
+                    let key_at = match (role, len) {
+                        (Role::Server, _) => None,
+                        (_, 0..=125) => Some(2),
+                        (_, 126..=0xFFFF) => Some(4),
+                        _ => Some(10),
+                    };
+                    let unmask = |mut f: BytesMut| {
+                        if let Some(at) = key_at {
+                            let key: [u8; 4] = f[at..at + 4].try_into().unwrap();
+                            apply_mask(&mut f[at + 4..], key);
+                            f[at..at + 4].fill(0);
+                        }
+                        f
+                    };
+                    assert_eq!(unmask(a), unmask(b), "{role:?} {len} {kind:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn append_messages_checks_like_encode_data() {
+        let mut frames = BytesMut::new();
+        encode_message(&mut frames, Role::Server, DataKind::Binary, b"one");
+        let one = frames.clone();
+        // Into an empty output: the buffers are swapped.
+        let mut conn = Connection::new(Config::new(Role::Server));
+        conn.append_messages(&mut frames).unwrap();
+        assert!(frames.is_empty());
+        assert_eq!(conn.output()[..], one[..]);
+        // Behind a frame already there.
+        conn.encode_ping(b"p").unwrap();
+        let mut frames = one.clone();
+        conn.append_messages(&mut frames).unwrap();
+        assert!(frames.is_empty());
+        let mut want = one.to_vec();
+        want.extend_from_slice(&[0x89, 1, b'p']);
+        want.extend_from_slice(&one);
+        assert_eq!(conn.output()[..], want[..]);
+        // A message sent in pieces is in progress: refused, output kept.
+        conn.encode_data(DataKind::Text, b"a", true, false).unwrap();
+        let before = conn.output().clone();
+        let mut frames = one.clone();
+        assert!(matches!(
+            conn.append_messages(&mut frames),
+            Err(ProtocolError::InvalidSend(_))
+        ));
+        assert_eq!(conn.output()[..], before[..]);
+        // After the close frame: refused.
+        let mut conn = Connection::new(Config::new(Role::Server));
+        conn.encode_close(None).unwrap();
+        let mut frames = one.clone();
+        assert!(conn.append_messages(&mut frames).is_err());
+        assert_eq!(conn.output()[..], [0x88, 0][..]);
     }
 
     #[test]
