@@ -32,35 +32,67 @@ use crate::proto::{self, CloseFrame, DataKind, Event};
 use crate::session::{Deadline, Session, Shared, Side, with_timeout};
 
 /// A message, or a piece of one in [`MessageWebSocketReceiveMode::PartialMessage`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Message {
-    message_type: MessageType,
     data: Bytes,
-    complete: bool,
+    /// The message type and whether the message is complete, in one word
+    /// (see [`meta`]): a message is built and moved as whole words. (Kept
+    /// as a 4-byte type and a 1-byte flag, every move of a message read
+    /// back with one 8-byte load what was just written with two smaller
+    /// stores, which the processor cannot forward: a stall per message.)
+    meta: u64,
+}
+
+/// [`Message::meta`]: the type in the low byte, completeness in the next.
+#[inline]
+const fn meta(message_type: MessageType, complete: bool) -> u64 {
+    let t = match message_type {
+        MessageType::Binary => 0,
+        MessageType::Utf8 => 1,
+    };
+    t | (complete as u64) << 8
+}
+
+impl std::fmt::Debug for Message {
+    /// As a derived `Debug` of the type, the payload and completeness.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Message")
+            .field("message_type", &self.message_type())
+            .field("data", &self.data)
+            .field("complete", &self.is_message_complete())
+            .finish()
+    }
 }
 
 impl Message {
+    /// A message of `message_type`.
+    #[inline]
+    fn new(message_type: MessageType, data: Bytes, complete: bool) -> Self {
+        Message {
+            data,
+            meta: meta(message_type, complete),
+        }
+    }
+
     /// A whole text message.
     pub fn text(text: impl Into<String>) -> Self {
-        Message {
-            message_type: MessageType::Utf8,
-            data: Bytes::from(text.into()),
-            complete: true,
-        }
+        Message::new(MessageType::Utf8, Bytes::from(text.into()), true)
     }
 
     /// A whole binary message.
+    #[inline]
     pub fn binary(data: impl Into<Bytes>) -> Self {
-        Message {
-            message_type: MessageType::Binary,
-            data: data.into(),
-            complete: true,
-        }
+        Message::new(MessageType::Binary, data.into(), true)
     }
 
     /// Utf8 or Binary.
+    #[inline]
     pub fn message_type(&self) -> MessageType {
-        self.message_type
+        if self.meta & 0xFF == 1 {
+            MessageType::Utf8
+        } else {
+            MessageType::Binary
+        }
     }
 
     /// The payload (handed over from the read buffer, not copied, when the
@@ -76,8 +108,9 @@ impl Message {
 
     /// False for a piece that more pieces of the same message follow
     /// (WinRT `IsMessageComplete`).
+    #[inline]
     pub fn is_message_complete(&self) -> bool {
-        self.complete
+        self.meta & 0x100 != 0
     }
 
     /// The payload as text. A whole text message is always valid UTF-8 (the
@@ -448,7 +481,7 @@ impl MessageSender {
     /// Sends a message with its own type.
     pub async fn send_message(&mut self, message: &Message) -> Result<()> {
         self.check_no_partial()?;
-        let kind = kind_of(message.message_type);
+        let kind = kind_of(message.message_type());
         self.write_frame(kind, &message.data, true, true).await
     }
 
@@ -616,18 +649,10 @@ impl MessageReceiver {
                 }) => {
                     let t = type_of(kind);
                     if self.mode == MessageWebSocketReceiveMode::PartialMessage {
-                        return Poll::Ready(Ok(Received::Message(Message {
-                            message_type: t,
-                            data: payload,
-                            complete: fin,
-                        })));
+                        return Poll::Ready(Ok(Received::Message(Message::new(t, payload, fin))));
                     }
                     if first && fin {
-                        return Poll::Ready(Ok(Received::Message(Message {
-                            message_type: t,
-                            data: payload,
-                            complete: true,
-                        })));
+                        return Poll::Ready(Ok(Received::Message(Message::new(t, payload, true))));
                     }
                     if first {
                         self.assembly_type = t;
@@ -636,11 +661,11 @@ impl MessageReceiver {
                     self.assembly.extend_from_slice(&payload);
                     if fin {
                         let data = std::mem::take(&mut self.assembly).freeze();
-                        return Poll::Ready(Ok(Received::Message(Message {
-                            message_type: self.assembly_type,
+                        return Poll::Ready(Ok(Received::Message(Message::new(
+                            self.assembly_type,
                             data,
-                            complete: true,
-                        })));
+                            true,
+                        ))));
                     }
                 }
                 Ok(Event::Ping(_)) | Ok(Event::Pong(_)) => {}
@@ -711,11 +736,7 @@ impl Receive<'_> {
 fn read_ahead(ahead: &mut VecDeque<Message>, s: &mut Session) {
     let room = READ_AHEAD.saturating_sub(ahead.len());
     s.buffered_messages(room, |kind, data| {
-        ahead.push_back(Message {
-            message_type: type_of(kind),
-            data,
-            complete: true,
-        });
+        ahead.push_back(Message::new(type_of(kind), data, true));
     });
 }
 
@@ -766,11 +787,15 @@ impl MessageSender {
         let mut s = self.shared.lock();
         hand_over(&mut self.batch, &mut s)?;
         s.check_usable()?;
-        if item.complete && self.batch_limit != 0 && item.data.len() <= SINK_BATCH_PAYLOAD {
+        if item.is_message_complete()
+            && self.batch_limit != 0
+            && item.data.len() <= SINK_BATCH_PAYLOAD
+        {
             s.proto.check_message_send()?;
             proto::encode_message(&mut self.batch, self.role, kind, &item.data);
         } else {
-            s.proto.encode_data(kind, &item.data, true, item.complete)?;
+            s.proto
+                .encode_data(kind, &item.data, true, item.is_message_complete())?;
         }
         // One lock per message: the next poll_ready need not take it.
         self.sink_ready = s.has_room();
@@ -831,8 +856,8 @@ impl futures_sink::Sink<Message> for MessageSender {
     fn start_send(self: Pin<&mut Self>, item: Message) -> Result<()> {
         let this = self.get_mut();
         this.check_no_partial()?;
-        let kind = kind_of(item.message_type);
-        if item.complete
+        let kind = kind_of(item.message_type());
+        if item.is_message_complete()
             && item.data.len() <= SINK_BATCH_PAYLOAD
             && !this.batch.is_empty()
             && this.batch.len() < this.batch_limit
@@ -960,5 +985,43 @@ impl AsyncWrite for MessageWriter<'_> {
             .lock()
             .poll_flush(cx, Side::Writer)
             .map_err(io::Error::from)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_keeps_its_type_and_completeness() {
+        for t in [MessageType::Binary, MessageType::Utf8] {
+            for complete in [false, true] {
+                let m = Message::new(t, Bytes::from_static(b"hi"), complete);
+                assert_eq!(m.message_type(), t);
+                assert_eq!(m.is_message_complete(), complete);
+                assert_eq!(m.data(), &b"hi"[..]);
+                assert_eq!(m.clone(), m);
+            }
+        }
+        assert_ne!(
+            Message::new(MessageType::Binary, Bytes::new(), true),
+            Message::new(MessageType::Binary, Bytes::new(), false)
+        );
+        assert_ne!(Message::binary("a"), Message::text("a"));
+        assert_eq!(Message::text("a").message_type(), MessageType::Utf8);
+        assert!(Message::binary("a").is_message_complete());
+    }
+
+    #[test]
+    fn message_debug_is_that_of_its_fields() {
+        let m = Message::new(MessageType::Utf8, Bytes::from_static(b"hi"), false);
+        assert_eq!(
+            format!("{m:?}"),
+            r#"Message { message_type: Utf8, data: b"hi", complete: false }"#
+        );
+        assert_eq!(
+            format!("{:#?}", Message::binary(vec![0u8])),
+            "Message {\n    message_type: Binary,\n    data: b\"\\0\",\n    complete: true,\n}"
+        );
     }
 }
