@@ -29,6 +29,12 @@ use crate::error::{Error, Result, TimeoutKind};
 use crate::information::Stats;
 use crate::proto::{self, CloseFrame, Event, State};
 
+mod keep_alive;
+mod timeout;
+
+use keep_alive::{KeepAliveState, RttProbe, spawn_keep_alive};
+pub(crate) use timeout::{Deadline, with_timeout};
+
 /// Which half of a socket is polling.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Side {
@@ -170,26 +176,6 @@ pub(crate) struct Session {
     keep_alive: KeepAliveState,
 }
 
-/// When the keep-alive timer last acted.
-#[derive(Debug)]
-struct KeepAliveState {
-    opened: Instant,
-    last_ping: Option<Instant>,
-    /// A keep-alive ping waiting for its pong, and when it left.
-    outstanding: Option<Instant>,
-    last_unsolicited_pong: Option<Instant>,
-}
-
-/// Round-trip probes: pings whose payload carries the time they left.
-#[derive(Debug)]
-struct RttProbe {
-    epoch: Instant,
-    last: Option<Instant>,
-    outstanding: bool,
-}
-
-const RTT_MAGIC: &[u8; 8] = b"wsockRTT";
-const RTT_INTERVAL: Duration = Duration::from_secs(1);
 /// How long a client waits, after the close handshake, for the server to
 /// close TCP before closing it itself.
 const EOF_GRACE: Duration = Duration::from_secs(1);
@@ -244,107 +230,12 @@ impl Session {
         self.opts.keep_alive_interval.is_some() || self.opts.unsolicited_pong_interval.is_some()
     }
 
-    /// One step of the keep-alive timer at `now`: sends what is due and
-    /// returns when to come back (None: the connection is over).
-    fn keep_alive_tick(&mut self, now: Instant) -> Option<Instant> {
-        if self.ended.is_some() || self.proto.state() != State::Open {
-            return None;
-        }
-        let mut next: Option<Instant> = None;
-        let mut at = |t: Instant| next = Some(next.map_or(t, |n| n.min(t)));
-        let ka = &mut self.keep_alive;
-        let opened = ka.opened;
-        if let Some(interval) = self.opts.keep_alive_interval {
-            if let (Some(sent), Some(limit)) = (ka.outstanding, self.opts.keep_alive_timeout) {
-                if now.duration_since(sent) >= limit {
-                    self.end(Ended::KeepAlive);
-                    self.wakers.wake_all();
-                    return None;
-                }
-                at(sent + limit);
-            }
-            let due = ka.last_ping.unwrap_or(opened) + interval;
-            if now >= due && self.proto.encode_ping(b"").is_ok() {
-                ka.last_ping = Some(now);
-                ka.outstanding.get_or_insert(now);
-                if let Some(limit) = self.opts.keep_alive_timeout {
-                    at(now + limit);
-                }
-                at(now + interval);
-            } else {
-                at(due);
-            }
-        }
-        if let Some(interval) = self.opts.unsolicited_pong_interval {
-            let due = ka.last_unsolicited_pong.unwrap_or(opened) + interval;
-            if now >= due && self.proto.encode_pong(b"").is_ok() {
-                ka.last_unsolicited_pong = Some(now);
-                at(now + interval);
-            } else {
-                at(due);
-            }
-        }
-        self.push_output(Side::Writer);
-        next
-    }
-
     /// Ends the connection now, without a close handshake (.NET `Abort`):
     /// pending and later operations fail with [`Error::Canceled`].
     pub(crate) fn abort(&mut self) {
         self.end(Ended::Aborted);
         self.proto.output().clear();
         self.wakers.wake_all();
-    }
-
-    /// Measure round trips with pings (the stream socket's statistics).
-    pub(crate) fn enable_rtt_probes(&mut self) {
-        self.rtt = Some(RttProbe {
-            epoch: Instant::now(),
-            last: None,
-            outstanding: false,
-        });
-    }
-
-    /// Queues a probe ping now.
-    pub(crate) fn send_rtt_probe(&mut self) -> Result<()> {
-        let Some(p) = &mut self.rtt else {
-            return Ok(());
-        };
-        let now = Instant::now();
-        let nanos = now.duration_since(p.epoch).as_nanos() as u64;
-        let mut payload = [0u8; 16];
-        payload[..8].copy_from_slice(RTT_MAGIC);
-        payload[8..].copy_from_slice(&nanos.to_be_bytes());
-        self.proto.encode_ping(&payload)?;
-        p.last = Some(now);
-        p.outstanding = true;
-        Ok(())
-    }
-
-    /// Queues a probe ping if none is out and the last is old enough.
-    pub(crate) fn maybe_probe_rtt(&mut self) {
-        let due = self
-            .rtt
-            .as_ref()
-            .is_some_and(|p| !p.outstanding && p.last.is_none_or(|t| t.elapsed() >= RTT_INTERVAL));
-        if due && self.proto.state() == State::Open {
-            let _ = self.send_rtt_probe();
-        }
-    }
-
-    fn on_pong(&mut self, payload: &[u8]) {
-        // Any pong proves the peer alive.
-        self.keep_alive.outstanding = None;
-        let Some(p) = &mut self.rtt else { return };
-        if payload.len() == 16 && payload[..8] == RTT_MAGIC[..] {
-            let mut sent = [0u8; 8];
-            sent.copy_from_slice(&payload[8..]);
-            let sent = Duration::from_nanos(u64::from_be_bytes(sent));
-            if let Some(rtt) = p.epoch.elapsed().checked_sub(sent) {
-                self.stats.record_rtt(rtt);
-            }
-            p.outstanding = false;
-        }
     }
 
     /// Ends the connection for a reason of our own (not the peer's
@@ -837,184 +728,5 @@ impl Drop for Shared {
                 s.stats.local_address(|| s.local_addr());
             }
         }
-    }
-}
-
-/// The keep-alive timer: a task that wakes when a ping or pong is due,
-/// and ends with the session.
-fn spawn_keep_alive(session: std::sync::Weak<Mutex<Session>>) {
-    tokio::spawn(async move {
-        loop {
-            let next = {
-                let Some(s) = session.upgrade() else { return };
-                let mut s = s.lock().unwrap_or_else(|p| p.into_inner());
-                s.keep_alive_tick(Instant::now())
-            };
-            let Some(next) = next else { return };
-            tokio::time::sleep_until(next.into()).await;
-        }
-    });
-}
-
-/// Runs `fut` under an optional time limit.
-///
-/// The limit is armed only if `fut` is not ready on its first poll: an
-/// operation that completes at once (a message already buffered, a frame
-/// the transport takes whole) reads no clock and creates no timer. The
-/// limit then runs from that first poll rather than from the call, a
-/// difference of one poll.
-pub(crate) async fn with_timeout<T>(
-    limit: Option<Duration>,
-    kind: TimeoutKind,
-    fut: impl Future<Output = Result<T>>,
-) -> Result<T> {
-    let Some(d) = limit else {
-        return fut.await;
-    };
-    let mut fut = std::pin::pin!(fut);
-    if let Poll::Ready(v) = poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx))).await {
-        return v;
-    }
-    tokio::time::timeout(d, fut)
-        .await
-        .unwrap_or(Err(Error::Timeout(kind)))
-}
-
-/// A time limit for the operations of one half, one at a time, that keeps
-/// one timer between them instead of registering and cancelling one per
-/// operation.
-///
-/// Each operation gets the whole limit from its first poll that is not
-/// ready, as with [`with_timeout`]. The timer is re-armed lazily: while
-/// operations follow each other, the one timer set for an earlier operation
-/// (which ends no later than the current one's limit) stays as it is; when
-/// it fires before the current limit, it is moved to that limit and the
-/// wait goes on. A stream of operations thus reads the clock once each and
-/// touches the timer wheel about once per limit's length, not twice per
-/// operation. Between operations the timer may fire once for nothing (a
-/// spurious wake-up of the half's task, which futures allow).
-#[derive(Debug, Default)]
-pub(crate) struct Deadline {
-    sleep: Option<Pin<Box<tokio::time::Sleep>>>,
-}
-
-impl Deadline {
-    /// Runs `fut` under an optional time limit; see [`Deadline`]. (The
-    /// receiver polls [`poll_expired`](Self::poll_expired) by hand; this is
-    /// its `async` form for the tests.)
-    #[cfg(test)]
-    pub(crate) async fn run<T>(
-        &mut self,
-        limit: Option<Duration>,
-        kind: TimeoutKind,
-        fut: impl Future<Output = Result<T>>,
-    ) -> Result<T> {
-        let mut fut = std::pin::pin!(fut);
-        let mut armed = None;
-        poll_fn(|cx| {
-            if let Poll::Ready(v) = fut.as_mut().poll(cx) {
-                return Poll::Ready(v);
-            }
-            self.poll_expired(cx, &mut armed, limit, kind).map(Err)
-        })
-        .await
-    }
-
-    /// The time limit of one operation in poll form, for an operation
-    /// polled by hand: call it after each poll of the operation that was
-    /// not ready, with the same `armed` (`None` before the first) for the
-    /// whole operation. The first such call reads the clock and arms the
-    /// timer; `Ready` is the timeout error of `kind` once the limit passed.
-    /// No limit: always `Pending`.
-    pub(crate) fn poll_expired(
-        &mut self,
-        cx: &mut Context<'_>,
-        armed: &mut Option<tokio::time::Instant>,
-        limit: Option<Duration>,
-        kind: TimeoutKind,
-    ) -> Poll<Error> {
-        let Some(d) = limit else {
-            return Poll::Pending;
-        };
-        let (deadline, sleep) = match (*armed, &mut self.sleep) {
-            (Some(deadline), Some(sleep)) => (deadline, sleep),
-            (_, slot) => {
-                let deadline = tokio::time::Instant::now() + d;
-                *armed = Some(deadline);
-                let sleep = match slot {
-                    Some(sleep) => {
-                        if sleep.deadline() > deadline {
-                            sleep.as_mut().reset(deadline);
-                        }
-                        sleep
-                    }
-                    None => slot.insert(Box::pin(tokio::time::sleep_until(deadline))),
-                };
-                (deadline, sleep)
-            }
-        };
-        loop {
-            ready!(sleep.as_mut().poll(cx));
-            if sleep.deadline() >= deadline {
-                return Poll::Ready(Error::Timeout(kind));
-            }
-            // Set for an earlier operation: on to this one's limit.
-            sleep.as_mut().reset(deadline);
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Pending once (waking itself), then done.
-    async fn quick() -> Result<()> {
-        tokio::task::yield_now().await;
-        Ok(())
-    }
-
-    #[tokio::test]
-    async fn deadline_keeps_one_timer_and_still_times_out() {
-        let mut dl = Deadline::default();
-        let limit = Some(Duration::from_millis(20));
-        // Ready on the first poll: no timer at all.
-        dl.run(limit, TimeoutKind::Receive, async { Ok(()) })
-            .await
-            .unwrap();
-        assert!(dl.sleep.is_none());
-        dl.run(limit, TimeoutKind::Receive, quick()).await.unwrap();
-        let first = dl.sleep.as_ref().map(|s| s.deadline());
-        assert!(first.is_some());
-        // The next operation keeps the timer set for the first.
-        dl.run(limit, TimeoutKind::Receive, quick()).await.unwrap();
-        assert_eq!(dl.sleep.as_ref().map(|s| s.deadline()), first);
-        // Let that timer fire with no one waiting, then wait for good: the
-        // stale timer is moved on, and the operation times out at its own
-        // limit, not the old one.
-        tokio::time::sleep(Duration::from_millis(40)).await;
-        let start = tokio::time::Instant::now();
-        let res = dl
-            .run(
-                limit,
-                TimeoutKind::Receive,
-                std::future::pending::<Result<()>>(),
-            )
-            .await;
-        assert!(matches!(res, Err(Error::Timeout(TimeoutKind::Receive))));
-        let end = dl.sleep.as_ref().map(|s| s.deadline());
-        assert!(end.is_some_and(|t| t >= start + Duration::from_millis(20)));
-        // A shorter limit than the timer's: moved earlier.
-        dl.run(Some(Duration::from_secs(3600)), TimeoutKind::Send, quick())
-            .await
-            .unwrap();
-        let res = dl
-            .run(
-                limit,
-                TimeoutKind::Send,
-                std::future::pending::<Result<()>>(),
-            )
-            .await;
-        assert!(matches!(res, Err(Error::Timeout(TimeoutKind::Send))));
     }
 }

@@ -1,0 +1,141 @@
+//! Frame writing for the encode paths: headers in one piece, small masked
+//! frames masked on their way into the output.
+
+use bytes::BytesMut;
+
+use super::super::FrameHeader;
+use super::super::mask::{MaskKeys, apply_mask};
+use super::{DataKind, Role, data_opcode};
+
+/// Appends a whole, uncompressed message of `kind` in one frame to `out`
+/// as a connection of `role` without permessage-deflate encodes it (the
+/// same bytes, masked in the client role with a key of this thread's
+/// keystream); [`Connection::append_messages`] hands such frames over.
+pub(crate) fn encode_message(out: &mut BytesMut, role: Role, kind: DataKind, payload: &[u8]) {
+    let b0 = 0x80 | data_opcode(kind, true).as_u8();
+    put_frame(out, role, &mut MaskKeys::new(), b0, payload);
+}
+
+/// Appends a frame with first byte `b0`, masked with a fresh key in the
+/// client role.
+#[inline]
+pub(super) fn put_frame(
+    out: &mut BytesMut,
+    role: Role,
+    keys: &mut MaskKeys,
+    b0: u8,
+    payload: &[u8],
+) {
+    match role {
+        Role::Client if payload.len() <= MASK_WHILE_COPYING => {
+            put_small_masked_frame(out, b0, payload, keys.next_key());
+        }
+        Role::Client => {
+            let key = keys.next_key();
+            out.reserve(FrameHeader::MAX_LEN + payload.len());
+            put_header(out, b0, payload.len(), Some(key));
+            let start = out.len();
+            out.extend_from_slice(payload);
+            apply_mask(&mut out[start..], key);
+        }
+        Role::Server => {
+            out.reserve(FrameHeader::MAX_LEN + payload.len());
+            put_header(out, b0, payload.len(), None);
+            out.extend_from_slice(payload);
+        }
+    }
+}
+
+/// Payloads up to this size are masked word by word into a copy of the
+/// whole frame on the stack ([`put_small_masked_frame`]); longer ones are
+/// copied in one piece and masked in the output.
+pub(super) const MASK_WHILE_COPYING: usize = 64;
+
+/// The room a small masked frame is written in: the 6-byte header, up to
+/// [`MASK_WHILE_COPYING`] bytes of payload, rounded up to whole words.
+const SMALL_FRAME: usize = 72;
+
+/// Appends a masked frame with a payload of at most [`MASK_WHILE_COPYING`]
+/// bytes (the same bytes as [`put_header`] then the payload masked with
+/// `key`): the output grows by a fixed [`SMALL_FRAME`] bytes at once (one
+/// capacity check, a fill that compiles to a few wide stores), the header
+/// and the masked payload are written into it in place, word by word, and
+/// the output is cut back to the frame's length.
+///
+/// The frame is written straight into the output: built on the stack and
+/// copied (as before), the copy's wide loads read back the narrower
+/// stores just made, which the processor cannot forward (a stall on every
+/// frame).
+#[inline]
+pub(super) fn put_small_masked_frame(out: &mut BytesMut, b0: u8, payload: &[u8], key: [u8; 4]) {
+    debug_assert!(payload.len() <= MASK_WHILE_COPYING);
+    let start = out.len();
+    // (Not `resize`, which is out of line and calls `memset`.)
+    out.extend_from_slice(&[0; SMALL_FRAME]);
+    let Some(frame) = out[start..].first_chunk_mut::<SMALL_FRAME>() else {
+        unreachable!("the output was just grown by SMALL_FRAME bytes");
+    };
+    let [k0, k1, k2, k3] = key;
+    frame[..6].copy_from_slice(&[b0, 0x80 | payload.len() as u8, k0, k1, k2, k3]);
+    let (_, body) = frame.split_at_mut(6);
+    // The key twice over: the same on either byte order.
+    let word = u64::from(u32::from_ne_bytes(key)) * 0x1_0000_0001;
+    let mut chunks = payload.chunks_exact(8);
+    let mut slots = body.chunks_exact_mut(8);
+    for (chunk, slot) in (&mut chunks).zip(&mut slots) {
+        if let (Ok(chunk), Ok(slot)) = (<[u8; 8]>::try_from(chunk), <&mut [u8; 8]>::try_from(slot))
+        {
+            *slot = (u64::from_ne_bytes(chunk) ^ word).to_ne_bytes();
+        }
+    }
+    // Whole words were 8 bytes, so the tail starts at key[0] again.
+    let tail = chunks.remainder();
+    let at = payload.len() - tail.len();
+    for ((i, &byte), slot) in tail.iter().enumerate().zip(&mut body[at..]) {
+        *slot = byte ^ key[i & 3];
+    }
+    out.truncate(start + 6 + payload.len());
+}
+
+/// Appends a frame header (the same bytes as [`FrameHeader::encode`]),
+/// each form written as one fixed-size piece.
+#[inline]
+pub(super) fn put_header(out: &mut BytesMut, b0: u8, len: usize, key: Option<[u8; 4]>) {
+    match (len, key) {
+        (0..=125, None) => out.extend_from_slice(&[b0, len as u8]),
+        (0..=125, Some([k0, k1, k2, k3])) => {
+            out.extend_from_slice(&[b0, 0x80 | len as u8, k0, k1, k2, k3]);
+        }
+        (126..=0xFFFF, None) => {
+            let [l0, l1] = (len as u16).to_be_bytes();
+            out.extend_from_slice(&[b0, 126, l0, l1]);
+        }
+        (126..=0xFFFF, Some([k0, k1, k2, k3])) => {
+            let [l0, l1] = (len as u16).to_be_bytes();
+            out.extend_from_slice(&[b0, 0x80 | 126, l0, l1, k0, k1, k2, k3]);
+        }
+        (_, None) => {
+            let [l0, l1, l2, l3, l4, l5, l6, l7] = (len as u64).to_be_bytes();
+            out.extend_from_slice(&[b0, 127, l0, l1, l2, l3, l4, l5, l6, l7]);
+        }
+        (_, Some([k0, k1, k2, k3])) => {
+            let [l0, l1, l2, l3, l4, l5, l6, l7] = (len as u64).to_be_bytes();
+            out.extend_from_slice(&[
+                b0,
+                0x80 | 127,
+                l0,
+                l1,
+                l2,
+                l3,
+                l4,
+                l5,
+                l6,
+                l7,
+                k0,
+                k1,
+                k2,
+                k3,
+            ]);
+        }
+    }
+}

@@ -1,0 +1,172 @@
+//! Time limits on session operations, armed only when an operation has
+//! to wait.
+
+use std::future::poll_fn;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+use std::time::Duration;
+
+use crate::error::{Error, Result, TimeoutKind};
+
+/// Runs `fut` under an optional time limit.
+///
+/// The limit is armed only if `fut` is not ready on its first poll: an
+/// operation that completes at once (a message already buffered, a frame
+/// the transport takes whole) reads no clock and creates no timer. The
+/// limit then runs from that first poll rather than from the call, a
+/// difference of one poll.
+pub(crate) async fn with_timeout<T>(
+    limit: Option<Duration>,
+    kind: TimeoutKind,
+    fut: impl Future<Output = Result<T>>,
+) -> Result<T> {
+    let Some(d) = limit else {
+        return fut.await;
+    };
+    let mut fut = std::pin::pin!(fut);
+    if let Poll::Ready(v) = poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx))).await {
+        return v;
+    }
+    tokio::time::timeout(d, fut)
+        .await
+        .unwrap_or(Err(Error::Timeout(kind)))
+}
+
+/// A time limit for the operations of one half, one at a time, that keeps
+/// one timer between them instead of registering and cancelling one per
+/// operation.
+///
+/// Each operation gets the whole limit from its first poll that is not
+/// ready, as with [`with_timeout`]. The timer is re-armed lazily: while
+/// operations follow each other, the one timer set for an earlier operation
+/// (which ends no later than the current one's limit) stays as it is; when
+/// it fires before the current limit, it is moved to that limit and the
+/// wait goes on. A stream of operations thus reads the clock once each and
+/// touches the timer wheel about once per limit's length, not twice per
+/// operation. Between operations the timer may fire once for nothing (a
+/// spurious wake-up of the half's task, which futures allow).
+#[derive(Debug, Default)]
+pub(crate) struct Deadline {
+    sleep: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl Deadline {
+    /// Runs `fut` under an optional time limit; see [`Deadline`]. (The
+    /// receiver polls [`poll_expired`](Self::poll_expired) by hand; this is
+    /// its `async` form for the tests.)
+    #[cfg(test)]
+    pub(crate) async fn run<T>(
+        &mut self,
+        limit: Option<Duration>,
+        kind: TimeoutKind,
+        fut: impl Future<Output = Result<T>>,
+    ) -> Result<T> {
+        let mut fut = std::pin::pin!(fut);
+        let mut armed = None;
+        poll_fn(|cx| {
+            if let Poll::Ready(v) = fut.as_mut().poll(cx) {
+                return Poll::Ready(v);
+            }
+            self.poll_expired(cx, &mut armed, limit, kind).map(Err)
+        })
+        .await
+    }
+
+    /// The time limit of one operation in poll form, for an operation
+    /// polled by hand: call it after each poll of the operation that was
+    /// not ready, with the same `armed` (`None` before the first) for the
+    /// whole operation. The first such call reads the clock and arms the
+    /// timer; `Ready` is the timeout error of `kind` once the limit passed.
+    /// No limit: always `Pending`.
+    pub(crate) fn poll_expired(
+        &mut self,
+        cx: &mut Context<'_>,
+        armed: &mut Option<tokio::time::Instant>,
+        limit: Option<Duration>,
+        kind: TimeoutKind,
+    ) -> Poll<Error> {
+        let Some(d) = limit else {
+            return Poll::Pending;
+        };
+        let (deadline, sleep) = match (*armed, &mut self.sleep) {
+            (Some(deadline), Some(sleep)) => (deadline, sleep),
+            (_, slot) => {
+                let deadline = tokio::time::Instant::now() + d;
+                *armed = Some(deadline);
+                let sleep = match slot {
+                    Some(sleep) => {
+                        if sleep.deadline() > deadline {
+                            sleep.as_mut().reset(deadline);
+                        }
+                        sleep
+                    }
+                    None => slot.insert(Box::pin(tokio::time::sleep_until(deadline))),
+                };
+                (deadline, sleep)
+            }
+        };
+        loop {
+            ready!(sleep.as_mut().poll(cx));
+            if sleep.deadline() >= deadline {
+                return Poll::Ready(Error::Timeout(kind));
+            }
+            // Set for an earlier operation: on to this one's limit.
+            sleep.as_mut().reset(deadline);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Pending once (waking itself), then done.
+    async fn quick() -> Result<()> {
+        tokio::task::yield_now().await;
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn deadline_keeps_one_timer_and_still_times_out() {
+        let mut dl = Deadline::default();
+        let limit = Some(Duration::from_millis(20));
+        // Ready on the first poll: no timer at all.
+        dl.run(limit, TimeoutKind::Receive, async { Ok(()) })
+            .await
+            .unwrap();
+        assert!(dl.sleep.is_none());
+        dl.run(limit, TimeoutKind::Receive, quick()).await.unwrap();
+        let first = dl.sleep.as_ref().map(|s| s.deadline());
+        assert!(first.is_some());
+        // The next operation keeps the timer set for the first.
+        dl.run(limit, TimeoutKind::Receive, quick()).await.unwrap();
+        assert_eq!(dl.sleep.as_ref().map(|s| s.deadline()), first);
+        // Let that timer fire with no one waiting, then wait for good: the
+        // stale timer is moved on, and the operation times out at its own
+        // limit, not the old one.
+        tokio::time::sleep(Duration::from_millis(40)).await;
+        let start = tokio::time::Instant::now();
+        let res = dl
+            .run(
+                limit,
+                TimeoutKind::Receive,
+                std::future::pending::<Result<()>>(),
+            )
+            .await;
+        assert!(matches!(res, Err(Error::Timeout(TimeoutKind::Receive))));
+        let end = dl.sleep.as_ref().map(|s| s.deadline());
+        assert!(end.is_some_and(|t| t >= start + Duration::from_millis(20)));
+        // A shorter limit than the timer's: moved earlier.
+        dl.run(Some(Duration::from_secs(3600)), TimeoutKind::Send, quick())
+            .await
+            .unwrap();
+        let res = dl
+            .run(
+                limit,
+                TimeoutKind::Send,
+                std::future::pending::<Result<()>>(),
+            )
+            .await;
+        assert!(matches!(res, Err(Error::Timeout(TimeoutKind::Send))));
+    }
+}
