@@ -414,33 +414,6 @@ fn print_table(results: &[(Workload, Vec<(Lib, Sample)>)], repeat: usize, scale:
         }
         let _ = writeln!(t);
     }
-    let _ = writeln!(
-        t,
-        "\nUser-space part of that CPU time (the rest is the kernel's), same runs; (x) = ratio to the best peer.\n\
-         Linux splits user from system time by tick sampling: a rough split on short runs"
-    );
-    let _ = write!(t, "| workload |");
-    for l in Lib::ALL {
-        let _ = write!(t, " {} |", l.name());
-    }
-    let _ = writeln!(t, "\n|---|---:|---:|---:|---:|");
-    for (w, row) in results.iter().filter(|(w, _)| w.kind == Kind::Cpu) {
-        let best_peer = row
-            .iter()
-            .filter(|(l, _)| *l != Lib::Wsock)
-            .map(|(_, s)| s.user_us as f64)
-            .fold(f64::INFINITY, f64::min);
-        let _ = write!(t, "| {}. {} |", w.id, w.what);
-        for (_, s) in row {
-            let u = s.user_us as f64;
-            if best_peer > 0.0 {
-                let _ = write!(t, " {:.0} ms ({:.2}) |", u / 1000.0, u / best_peer);
-            } else {
-                let _ = write!(t, " {:.0} ms |", u / 1000.0);
-            }
-        }
-        let _ = writeln!(t);
-    }
     let _ = writeln!(t, "\nWall time and peak RSS of the client process");
     let _ = write!(t, "| workload |");
     for l in Lib::ALL {
