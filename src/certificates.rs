@@ -5,40 +5,57 @@
 //!
 //! # How a server certificate is checked
 //!
-//! When a control sets any of the certificate options
-//! (`trusted_root_certificates`, `use_default_roots: false`,
-//! `ignorable_server_certificate_errors`, `server_custom_validation`,
-//! `client_certificate`), the connection checks the server's certificate
-//! itself, in this order:
+//! Every `wss://` connection checks the server's certificate with the
+//! same verifier, with or without options: rustls' own verifier is used
+//! only inside a caller's `tls_client_config`. In this order:
 //!
-//! 1. The chain, with webpki as rustls runs it (signatures, validity
-//!    period, key usage, basic and name constraints, up to a trusted root).
-//!    webpki stops at the first problem; to find more than one, a chain
-//!    that failed only because of its validity period (expired or not yet
-//!    valid) is checked again at a moment inside that period, so a
-//!    certificate that is both expired and from an unknown issuer reports
-//!    [`Expired`](ChainValidationResult::Expired) *and*
-//!    [`Untrusted`](ChainValidationResult::Untrusted). Any other chain
-//!    problem ends the chain check (there is no way to relax it safely).
-//! 2. The host name, separately, so a wrong name is always found (and
-//!    reported as [`InvalidName`](ChainValidationResult::InvalidName))
-//!    whatever the chain's state.
-//! 3. Every problem found must be in `ignorable_server_certificate_errors`;
-//!    the first one that is not fails the connection with its own status
-//!    (`CertificateExpired`, `CertificateCommonNameIsIncorrect`,
-//!    `CertificateIsInvalid`...), as without the option.
-//! 4. Then, if set, `server_custom_validation` sees the certificates and the
-//!    (ignored) problems, and may reject the server: the connection then
-//!    fails with [`WebErrorStatus::CertificateContainsErrors`](crate::WebErrorStatus::CertificateContainsErrors)
+//! 1. **A path to a trusted root**, built and verified by webpki (every
+//!    signature, issuer names, validity periods, basic and name
+//!    constraints, extended key usage). The connection is made only on a
+//!    path webpki verified, never on the strength of which error came
+//!    first. webpki stops at the first problem, so to find more than one,
+//!    the path search is run again with one relaxation at a time: the
+//!    whole path at another single moment (for
+//!    [`Expired`](ChainValidationResult::Expired)), and any extended key
+//!    usage in place of server authentication (for
+//!    [`WrongUsage`](ChainValidationResult::WrongUsage)). Nothing else is
+//!    ever relaxed: ignoring `Expired` never lets an unverified signature,
+//!    a wrong issuer or a broken constraint through, and a chain whose
+//!    validity periods do not overlap has no moment at which it is valid,
+//!    so it has no verified path.
+//! 2. **No path** makes the chain
+//!    [`Untrusted`](ChainValidationResult::Untrusted) (status
+//!    `CertificateIsInvalid`): a self-signed certificate (with the CA flag
+//!    or without), an unknown issuer, a forged signature, a chain longer
+//!    than webpki follows. The server's own certificate is then checked
+//!    on its own (its validity period, its extended key usage, and a CA
+//!    flag on a certificate that is not its own issuer), and whatever
+//!    else webpki met on the way is reported too, so that ignoring
+//!    `Untrusted` leaves every other problem standing.
+//! 3. **The host name**, separately, so a wrong name is always found
+//!    ([`InvalidName`](ChainValidationResult::InvalidName)).
+//! 4. **Every problem found must be ignorable**
+//!    (`ignorable_server_certificate_errors`). When one is not, the
+//!    connection fails with `Untrusted`'s error if the chain has no
+//!    trusted path (a forged chain reads as one, whatever else is wrong
+//!    with it or ignorable), else with the first problem that is not
+//!    ignorable (`CertificateExpired`, `CertificateCommonNameIsIncorrect`,
+//!    `CertificateContainsErrors`...).
+//! 5. Then, if set, `server_custom_validation` sees the certificates and
+//!    the (ignored) problems, and may reject the server: the connection
+//!    then fails with [`WebErrorStatus::CertificateContainsErrors`](crate::WebErrorStatus::CertificateContainsErrors)
 //!    (the certificate is unacceptable to the application, not broken in a
-//!    way another status names). As in WinRT, the hook cannot rescue a
-//!    server with problems that are not ignorable: to pin a self-signed
-//!    certificate, list [`Untrusted`](ChainValidationResult::Untrusted) as
-//!    ignorable and check the certificate in the hook.
+//!    way another status names); so does a hook that panics. As in WinRT,
+//!    the hook cannot rescue a server with problems that are not
+//!    ignorable: to pin a self-signed certificate, list
+//!    [`Untrusted`](ChainValidationResult::Untrusted) as ignorable and
+//!    check the certificate in the hook (with `Untrusted` ignorable, no
+//!    roots at all is allowed).
 //!
 //! The TLS handshake's own signatures (the proof that the server holds the
 //! certificate's key) are always verified, whatever is ignored. Revocation
-//! is not checked (no CRLs or OCSP are fetched).
+//! is not checked (no CRLs or OCSP are fetched). `docs/SECURITY.md` lists
+//! these promises with the tests that show them.
 //!
 //! The problems found, all ignored, are reported afterwards by the socket's
 //! information (`server_certificate_errors`,
@@ -66,8 +83,9 @@ use crate::error::{Error, Result};
 pub enum ChainValidationResult {
     /// No problem.
     Success = 0,
-    /// The chain does not lead to a trusted root (unknown issuer,
-    /// self-signed).
+    /// No verified path leads to a trusted root (unknown issuer,
+    /// self-signed, forged signature). Ignoring it is how a self-signed
+    /// certificate is pinned; every other problem still counts.
     Untrusted = 1,
     /// A certificate was revoked.
     Revoked = 2,

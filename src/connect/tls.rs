@@ -1,7 +1,8 @@
 //! TLS client configuration and the client handshake for `wss://`.
 //!
 //! rustls with the ring provider. The default configuration trusts the
-//! Mozilla roots of `webpki-roots` and sets no ALPN protocol: a WebSocket
+//! Mozilla roots of `webpki-roots`, checks certificates with the same
+//! [`Verifier`] as any other configuration of ours, and sets no ALPN protocol: a WebSocket
 //! upgrade is HTTP/1.1, and offering `h2` would let a server pick a protocol
 //! the upgrade cannot use.
 //!
@@ -24,17 +25,32 @@ use super::verify::{CertificateOptions, Verifier};
 use crate::certificates::ChainValidationResult;
 use crate::error::Error;
 
-/// A client configuration trusting `roots`, with the ring provider, the
-/// safe default protocol versions, no client certificate and no ALPN.
-fn config_with(roots: RootCertStore) -> Arc<ClientConfig> {
-    let config =
-        ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            // The ring provider supports both default versions; this cannot fail.
-            .expect("the ring provider supports TLS 1.2 and 1.3")
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-    Arc::new(config)
+/// A client configuration trusting `roots` through a [`Verifier`] with
+/// the certificate options `certs` (the ring provider, the safe default
+/// protocol versions, no ALPN), and that verifier.
+fn config_with(
+    roots: RootCertStore,
+    certs: &CertificateOptions,
+) -> (Arc<ClientConfig>, Arc<Verifier>) {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let verifier = Arc::new(Verifier::new(
+        Arc::new(roots),
+        provider.signature_verification_algorithms,
+        certs,
+    ));
+    let builder = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        // The ring provider supports both default versions; this cannot fail.
+        .expect("the ring provider supports TLS 1.2 and 1.3")
+        .dangerous()
+        .with_custom_certificate_verifier(verifier.clone());
+    let config = match &certs.client_certificate {
+        Some(c) => builder.with_client_cert_resolver(Arc::new(
+            rustls::sign::SingleCertAndKey::from(c.certified_key().clone()),
+        )),
+        None => builder.with_no_client_auth(),
+    };
+    (Arc::new(config), verifier)
 }
 
 fn webpki_roots() -> RootCertStore {
@@ -44,10 +60,14 @@ fn webpki_roots() -> RootCertStore {
 }
 
 /// The configuration used when the caller gives none: the `webpki-roots`
-/// trust anchors. Built once and shared.
+/// trust anchors, checked by the same [`Verifier`] as any other option set
+/// (so that a self-signed certificate reads as `Untrusted` with or without
+/// options). Built once and shared.
 pub(crate) fn default_tls_config() -> Arc<ClientConfig> {
     static DEFAULT: OnceLock<Arc<ClientConfig>> = OnceLock::new();
-    DEFAULT.get_or_init(|| config_with(webpki_roots())).clone()
+    DEFAULT
+        .get_or_init(|| config_with(webpki_roots(), &CertificateOptions::default()).0)
+        .clone()
 }
 
 /// A configuration trusting the `extra` certificates (DER), and the
@@ -73,7 +93,7 @@ pub(crate) fn tls_config_with_roots<'a>(
     if roots.is_empty() {
         return Err(Error::invalid("no root certificates to trust"));
     }
-    Ok(config_with(roots))
+    Ok(config_with(roots, &CertificateOptions::default()).0)
 }
 
 /// The TLS configuration of one `connect`, and the verifier that remembers
@@ -127,35 +147,19 @@ pub(crate) fn setup(
             .add(cert.clone())
             .map_err(|e| Error::invalid(format!("unusable root certificate: {e}")))?;
     }
-    if roots.is_empty() {
+    // No root at all trusts nothing, which is a mistake unless the caller
+    // said an untrusted chain is fine (to pin a self-signed certificate).
+    if roots.is_empty() && !certs.ignorable.contains(&ChainValidationResult::Untrusted) {
         return Err(Error::invalid(
             "no root certificates to trust (use_default_roots is off and none were given)",
         ));
     }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let verifier = Arc::new(Verifier::new(
-        Arc::new(roots),
-        provider.signature_verification_algorithms,
-        certs,
-    ));
-    let builder = ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        // The ring provider supports both default versions; this cannot fail.
-        .expect("the ring provider supports TLS 1.2 and 1.3")
-        .dangerous()
-        .with_custom_certificate_verifier(verifier.clone());
-    let config = match &certs.client_certificate {
-        Some(c) => builder.with_client_cert_resolver(Arc::new(
-            rustls::sign::SingleCertAndKey::from(c.certified_key().clone()),
-        )),
-        None => builder.with_no_client_auth(),
-    };
+    let (config, verifier) = config_with(roots, certs);
     Ok(TlsSetup {
-        config: Arc::new(config),
+        config,
         verifier: Some(verifier),
     })
 }
-
 /// Runs the TLS client handshake over `tcp`, with SNI and certificate
 /// checks for `target.server_name`. A certificate problem is
 /// [`Error::Tls`] (whose status tells expired, wrong name, unknown issuer...).

@@ -161,6 +161,40 @@ pub(crate) async fn tls_echo_server(
         None => builder.with_no_client_auth(),
     };
     let config = builder.with_single_cert(chain, key).unwrap();
+    serve_tls(config).await
+}
+
+/// Serves `chain` as it is, without rustls' own check of it on the server
+/// side (which refuses, for one, a critical extension it does not know).
+pub(crate) async fn tls_echo_server_unchecked(
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+) -> (SocketAddr, Arc<Mutex<Seen>>) {
+    let key = rustls::crypto::ring::sign::any_supported_type(&key).unwrap();
+    let certified = Arc::new(rustls::sign::CertifiedKey::new(chain, key));
+    let config = rustls::ServerConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_cert_resolver(Arc::new(Fixed(certified)));
+    serve_tls(config).await
+}
+
+/// Always the same certificate and key.
+#[derive(Debug)]
+struct Fixed(Arc<rustls::sign::CertifiedKey>);
+
+impl rustls::server::ResolvesServerCert for Fixed {
+    fn resolve(
+        &self,
+        _: rustls::server::ClientHello<'_>,
+    ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        Some(self.0.clone())
+    }
+}
+
+/// A wss:// echo server on loopback with `config`.
+async fn serve_tls(config: rustls::ServerConfig) -> (SocketAddr, Arc<Mutex<Seen>>) {
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
