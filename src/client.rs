@@ -3,7 +3,8 @@
 //! has no home for this glue between `connect/` and `handshake/`, and it
 //! belongs to neither. Basic authentication of the upgrade (a 401, then
 //! the request again with the credential) is here too: see
-//! [`Credential`] for the rules.
+//! [`Credential`] for the rules. So is the rule that secrets stay with
+//! the [`Origin`] the caller connected to when a redirect leads elsewhere.
 
 use std::borrow::Cow;
 use std::future::{Future, poll_fn};
@@ -45,8 +46,36 @@ pub(crate) async fn open(
     // by value and pinned inside would be stored (and copied) twice.
     let upgrade = pin!(async {
         let mut redirects = 0;
+        // The caller's credential: the control's, else the first URL's
+        // userinfo. A `Location` may carry userinfo too, but the server
+        // chose that, not the caller: it is never read.
+        let url_credential = target
+            .credentials
+            .take()
+            .map(|(user, password)| Credential::new(user, password));
+        let credential = opts.server_credential.as_ref().or(url_credential.as_ref());
+        // The origin the caller connected to, noted at the first redirect
+        // (`None` until then: every hop so far went there).
+        let mut origin: Option<Origin> = None;
         let (io, remote, protocol, deflate, leftover, tls) = loop {
-            let authorization = authorization(opts, &target)?;
+            // Secrets only to the caller's origin, unless they chose to send
+            // them everywhere.
+            let trusted = opts.dangerous_send_secrets_across_origins
+                || origin.as_ref().is_none_or(|o| o.holds(&target));
+            let headers = if trusted {
+                Cow::Borrowed(&opts.headers[..])
+            } else {
+                Cow::Owned(
+                    (opts.headers.iter())
+                        .filter(|(name, _)| !is_secret_header(name))
+                        .cloned()
+                        .collect(),
+                )
+            };
+            let authorization = match credential {
+                Some(credential) if trusted => authorization(opts, credential, &target, &headers)?,
+                _ => None,
+            };
             // The caller's options as they are for ws://; for wss://, a copy
             // with the TLS configuration made for this connection (boxed,
             // so that it takes no room in this future when unused).
@@ -60,7 +89,7 @@ pub(crate) async fn open(
                 (None, None)
             };
             let connect = with_tls.as_deref().unwrap_or(&opts.connect);
-            match connect_and_upgrade(&target, opts, connect, authorization).await {
+            match connect_and_upgrade(&target, opts, connect, &headers, authorization).await {
                 Ok((io, remote, protocol, deflate, leftover)) => {
                     break (io, remote, protocol, deflate, leftover, tls);
                 }
@@ -79,6 +108,7 @@ pub(crate) async fn open(
                         return Err(HandshakeError::Status(resp).into());
                     }
                     redirects += 1;
+                    origin.get_or_insert_with(|| Origin::of(&target));
                     (url, target) = (Cow::Owned(next), next_target);
                 }
                 Err(e) => return Err(e),
@@ -171,20 +201,55 @@ fn redirect_url(base: &str, location: &str) -> Option<String> {
     Some(next.into())
 }
 
-/// The `Authorization` value to offer, if any: the server credential, else
-/// the URL's, as Basic. None when the caller set an `Authorization` header
-/// of their own, and over `ws://` unless unencrypted credentials are
+/// An origin (RFC 6454) as far as secrets go: the scheme (`ws` or `wss`),
+/// the host as resolved and the port, with the scheme's default filled
+/// in. The caller's credential and their `Authorization`, `Cookie` and
+/// `Proxy-Authorization` headers go only to the origin of the URL they
+/// connected to: a redirect elsewhere drops them (as curl does without
+/// `--location-trusted`), a redirect back there sends them again.
+#[derive(Debug, PartialEq, Eq)]
+struct Origin {
+    tls: bool,
+    host: String,
+    port: u16,
+}
+
+impl Origin {
+    fn of(target: &Target) -> Origin {
+        Origin {
+            tls: target.tls,
+            host: target.host.clone(),
+            port: target.port,
+        }
+    }
+
+    /// Whether `target` is at this origin. Hosts are compared as the URL
+    /// parser leaves them (domains in lower case, IP addresses in one
+    /// form), so `LOCALHOST` is `localhost` but `127.0.0.1` is not.
+    fn holds(&self, target: &Target) -> bool {
+        self.tls == target.tls && self.port == target.port && self.host == target.host
+    }
+}
+
+/// Whether a request header of the caller's carries a secret, one that
+/// goes only to their origin (names compared case-insensitively).
+fn is_secret_header(name: &str) -> bool {
+    ["authorization", "cookie", "proxy-authorization"]
+        .iter()
+        .any(|secret| secret.eq_ignore_ascii_case(name))
+}
+
+/// The `Authorization` value to offer with `credential`, if any, as Basic.
+/// None when the request `headers` have an `Authorization` of the
+/// caller's own, and over `ws://` unless unencrypted credentials are
 /// allowed (asking to send them up front there is an invalid argument).
-fn authorization(opts: &ClientOptions, target: &Target) -> Result<Option<Authorization>> {
-    let credential = opts.server_credential.clone().or_else(|| {
-        let (user, password) = target.credentials.clone()?;
-        Some(Credential::new(user, password))
-    });
-    let Some(credential) = credential else {
-        return Ok(None);
-    };
-    if opts
-        .headers
+fn authorization(
+    opts: &ClientOptions,
+    credential: &Credential,
+    target: &Target,
+    headers: &[(String, String)],
+) -> Result<Option<Authorization>> {
+    if headers
         .iter()
         .any(|(n, _)| n.eq_ignore_ascii_case("authorization"))
     {
@@ -212,7 +277,8 @@ struct Authorization {
     up_front: bool,
 }
 
-/// Connects and upgrades; on a 401 that invites Basic credentials, when
+/// Connects and upgrades with `headers` (the caller's, less any secrets
+/// this hop may not carry); on a 401 that invites Basic credentials, when
 /// there is one and it was not sent yet, upgrades again with it: on the
 /// same connection if the server kept it usable, else on a new one (also
 /// when the kept one turns out to be closed before answering).
@@ -220,6 +286,7 @@ async fn connect_and_upgrade(
     target: &Target,
     opts: &ClientOptions,
     connect: &ConnectOptions,
+    headers: &[(String, String)],
     authorization: Option<Authorization>,
 ) -> Result<(
     Transport,
@@ -236,7 +303,7 @@ async fn connect_and_upgrade(
     // True while retrying on a connection kept from a 401.
     let mut reused = false;
     loop {
-        match upgrade(&mut io, target, opts, sent).await {
+        match upgrade(&mut io, target, opts, headers, sent).await {
             Ok(Upgrade::Accepted(protocol, deflate, leftover)) => {
                 return Ok((io, remote, protocol, deflate, leftover));
             }
@@ -277,18 +344,19 @@ enum Upgrade {
     Refused(Box<HttpResponse>, bool),
 }
 
-/// Sends the upgrade request (with `authorization`, if any) and reads the
-/// answer.
+/// Sends the upgrade request with `headers` (and `authorization`, if any)
+/// and reads the answer.
 async fn upgrade(
     io: &mut Transport,
     target: &Target,
     opts: &ClientOptions,
+    headers: &[(String, String)],
     authorization: Option<&str>,
 ) -> Result<Upgrade> {
     let key = generate_key_bytes();
     // Base64: ASCII, so this never fails.
     let key = std::str::from_utf8(&key).unwrap_or_default();
-    let mut headers = Cow::Borrowed(&opts.headers);
+    let mut headers = Cow::Borrowed(headers);
     if let Some(value) = authorization {
         headers
             .to_mut()
@@ -374,4 +442,41 @@ fn reusable(rd: &[u8], response: &HttpResponse, limits: &Limits) -> bool {
 async fn read_more(io: &mut Transport, rd: &mut BytesMut) -> Result<usize> {
     rd.reserve(1024);
     io.read_buf(rd).await.map_err(Error::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(url: &str) -> Target {
+        Target::parse(url).unwrap()
+    }
+
+    #[test]
+    fn origins_are_scheme_host_and_port_with_defaults() {
+        let ws = Origin::of(&target("ws://example.com/a"));
+        assert!(ws.holds(&target("ws://example.com:80/b?c")));
+        assert!(ws.holds(&target("ws://EXAMPLE.com/")));
+        assert!(ws.holds(&target("ws://user:pass@example.com/")));
+        assert!(!ws.holds(&target("ws://example.com:8080/a")));
+        assert!(!ws.holds(&target("wss://example.com/a")));
+        assert!(!ws.holds(&target("wss://example.com:80/a")));
+        assert!(!ws.holds(&target("ws://www.example.com/a")));
+        assert!(!ws.holds(&target("ws://example.com.evil/a")));
+
+        let wss = Origin::of(&target("wss://127.0.0.1/"));
+        assert!(wss.holds(&target("wss://127.0.0.1:443/x")));
+        assert!(!wss.holds(&target("wss://localhost/")));
+        assert!(!wss.holds(&target("ws://127.0.0.1:443/")));
+    }
+
+    #[test]
+    fn secret_headers_in_any_case() {
+        for name in ["Authorization", "COOKIE", "proxy-authorization"] {
+            assert!(is_secret_header(name), "{name}");
+        }
+        for name in ["X-Trace", "Origin", "Cookie2x", "Authorization-Hint"] {
+            assert!(!is_secret_header(name), "{name}");
+        }
+    }
 }

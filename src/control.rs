@@ -115,7 +115,28 @@ macro_rules! control {
             /// a redirect is an error with its 3xx status, as in browsers. A
             /// `wss://` URL redirected to `ws://` is always refused with
             /// [`HttpsToHttpOnRedirection`](crate::WebErrorStatus::HttpsToHttpOnRedirection).
+            ///
+            /// The server credential (or the URL's user name and password)
+            /// and the request headers `Authorization`, `Cookie` and
+            /// `Proxy-Authorization` go only to the origin of the URL given
+            /// to `connect`: its scheme, host and port (80 or 443 when the
+            /// URL has none). A redirect to another origin is followed
+            /// without them, and one back to the first origin sends them
+            /// again. Other request headers go to every hop. User name and
+            /// password in a `Location` are never used. See
+            /// [`dangerous_send_secrets_across_origins`](Self::dangerous_send_secrets_across_origins).
             pub max_redirects: u32,
+            /// Send the server credential and the `Authorization`, `Cookie`
+            /// and `Proxy-Authorization` request headers to whatever host a
+            /// redirect leads to, not only to the origin connected to (curl's
+            /// `--location-trusted`). Default false.
+            ///
+            /// **Dangerous:** whoever can answer the first request with a
+            /// redirect (the server, or anyone on the way over `ws://`) then
+            /// receives the password, tokens and cookies, for a host of
+            /// their choosing. Turn it on only when every server the
+            /// redirects can reach is trusted with them.
+            pub dangerous_send_secrets_across_origins: bool,
             /// Name resolver used in place of the system's. `None` (the
             /// default): the system resolver.
             pub resolver: Option<Arc<dyn Resolve>>,
@@ -185,6 +206,7 @@ macro_rules! control {
                     keep_alive_timeout: None,
                     desired_unsolicited_pong_interval: None,
                     max_redirects: 0,
+                    dangerous_send_secrets_across_origins: false,
                     resolver: None,
                     trusted_root_certificates: Vec::new(),
                     use_default_roots: true,
@@ -258,6 +280,8 @@ macro_rules! control {
                     },
                     max_frame_size: self.max_frame_size,
                     max_redirects: self.max_redirects,
+                    dangerous_send_secrets_across_origins: self
+                        .dangerous_send_secrets_across_origins,
                     deflate: self.deflate.clone(),
                 }
             }
@@ -335,6 +359,8 @@ pub(crate) struct ClientOptions {
     pub(crate) session: SessionOptions,
     pub(crate) max_frame_size: usize,
     pub(crate) max_redirects: u32,
+    /// Secrets go to every hop of a redirect, not only the first origin's.
+    pub(crate) dangerous_send_secrets_across_origins: bool,
     pub(crate) server_credential: Option<Credential>,
     pub(crate) pre_authenticate: bool,
     pub(crate) allow_unencrypted_credentials: bool,

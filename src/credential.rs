@@ -21,6 +21,21 @@
 //! `allow_unencrypted_credentials` is set. Without it a 401 stays a 401,
 //! and `pre_authenticate` is refused as an invalid argument.
 //!
+//! # Redirects
+//!
+//! With `max_redirects` above zero, the credential goes only to the
+//! origin of the URL given to `connect`: the same scheme (`ws` or `wss`),
+//! host and port (80 or 443 when the URL has none). So do the caller's
+//! own `Authorization`, `Cookie` and `Proxy-Authorization` request
+//! headers (names in any case). A redirect to another origin is followed
+//! without them, neither up front nor after that host's 401 (which then
+//! fails as [`Unauthorized`](crate::WebErrorStatus::Unauthorized)), as
+//! curl does without `--location-trusted`; a redirect back to the first
+//! origin sends them again. The credential is the caller's: user name and
+//! password in a `Location` URL, which the server chose, are never used.
+//! The control's `dangerous_send_secrets_across_origins` keeps the
+//! secrets on every hop, for servers that are all trusted with them.
+//!
 //! # Proxy credentials
 //!
 //! The control's `proxy_credential` (or the user name and password of the
