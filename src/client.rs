@@ -80,8 +80,13 @@ pub(crate) async fn open(
             // with the TLS configuration made for this connection (boxed,
             // so that it takes no room in this future when unused).
             let (tls, with_tls) = if target.tls {
-                let setup =
-                    connect::tls_setup(opts.connect.tls.as_ref(), &opts.connect.certificates)?;
+                // A client certificate is a credential too: it proves who
+                // the caller is, so it goes only where the secrets go.
+                let mut certificates = Cow::Borrowed(&opts.connect.certificates);
+                if !trusted && certificates.client_certificate.is_some() {
+                    certificates.to_mut().client_certificate = None;
+                }
+                let setup = connect::tls_setup(opts.connect.tls.as_ref(), &certificates)?;
                 let mut connect = Box::new(opts.connect.clone());
                 connect.tls = Some(setup.config.clone());
                 (Some(setup), Some(connect))
@@ -107,8 +112,17 @@ pub(crate) async fn open(
                     if redirects >= opts.max_redirects {
                         return Err(HandshakeError::Status(resp).into());
                     }
+                    let first = origin.get_or_insert_with(|| Origin::of(&target));
+                    let own_client_certificate = (opts.connect.tls.as_ref())
+                        .is_some_and(|c| c.client_auth_cert_resolver.has_certs());
+                    if next_target.tls
+                        && own_client_certificate
+                        && !first.holds(&next_target)
+                        && !opts.dangerous_send_secrets_across_origins
+                    {
+                        return Err(HandshakeError::CrossOriginClientCertificate(resp).into());
+                    }
                     redirects += 1;
-                    origin.get_or_insert_with(|| Origin::of(&target));
                     (url, target) = (Cow::Owned(next), next_target);
                 }
                 Err(e) => return Err(e),

@@ -126,10 +126,13 @@ macro_rules! control {
             /// password in a `Location` are never used. See
             /// [`dangerous_send_secrets_across_origins`](Self::dangerous_send_secrets_across_origins).
             pub max_redirects: u32,
-            /// Send the server credential and the `Authorization`, `Cookie`
-            /// and `Proxy-Authorization` request headers to whatever host a
-            /// redirect leads to, not only to the origin connected to (curl's
-            /// `--location-trusted`). Default false.
+            /// Send the server credential, the client certificate and the
+            /// `Authorization`, `Cookie` and `Proxy-Authorization` request
+            /// headers to whatever host a redirect leads to, not only to the
+            /// origin connected to (curl's `--location-trusted`). Default
+            /// false: they are left out on a hop to another origin, and a
+            /// `tls_client_config` holding a client certificate is not
+            /// redirected to another `wss://` origin at all.
             ///
             /// **Dangerous:** whoever can answer the first request with a
             /// redirect (the server, or anyone on the way over `ws://`) then

@@ -369,7 +369,8 @@ impl Error {
     pub fn http_response(&self) -> Option<&HttpResponse> {
         match self {
             Error::Handshake(HandshakeError::Status(r))
-            | Error::Handshake(HandshakeError::InsecureRedirect(r)) => Some(r),
+            | Error::Handshake(HandshakeError::InsecureRedirect(r))
+            | Error::Handshake(HandshakeError::CrossOriginClientCertificate(r)) => Some(r),
             Error::Proxy(HandshakeError::Status(r)) => Some(r),
             _ => None,
         }

@@ -387,36 +387,55 @@ async fn userinfo_in_a_location_is_never_a_credential() {
     assert_eq!(a.sent("/next", "authorization"), [None, Some(GOOD.into())]);
 }
 
-/// A TLS front on 127.0.0.1 for `peer`, presenting `leaf`; its port.
-async fn tls_front(leaf: &certs::Leaf, peer: &Peer) -> u16 {
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_no_client_auth()
-    .with_single_cert(leaf.chain.clone(), leaf.key())
+/// Whether each TLS connection a front accepted came with a client
+/// certificate.
+type ClientCerts = Arc<Mutex<Vec<bool>>>;
+
+/// A TLS front on 127.0.0.1 for `peer`, presenting `leaf` and asking for
+/// (not demanding) a client certificate issued by `ca`; its port and what
+/// it saw of client certificates.
+async fn tls_front(ca: &Ca, leaf: &certs::Leaf, peer: &Peer) -> (u16, ClientCerts) {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(ca.der.clone()).unwrap();
+    let clients = rustls::server::WebPkiClientVerifier::builder_with_provider(
+        Arc::new(roots),
+        provider.clone(),
+    )
+    .allow_unauthenticated()
+    .build()
     .unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_client_cert_verifier(clients)
+        .with_single_cert(leaf.chain.clone(), leaf.key())
+        .unwrap();
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
     let front = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = front.local_addr().unwrap().port();
     let back = peer.port;
+    let seen = ClientCerts::default();
+    let record = seen.clone();
     tokio::spawn(async move {
         loop {
             let Ok((tcp, _)) = front.accept().await else {
                 continue;
             };
             let acceptor = acceptor.clone();
+            let record = record.clone();
             tokio::spawn(async move {
                 let Ok(mut tls) = acceptor.accept(tcp).await else {
                     return;
                 };
+                let presented = tls.get_ref().1.peer_certificates().is_some();
+                record.lock().unwrap().push(presented);
                 let mut back = TcpStream::connect(("127.0.0.1", back)).await.unwrap();
                 let _ = tokio::io::copy_bidirectional(&mut tls, &mut back).await;
             });
         }
     });
-    port
+    (port, seen)
 }
 
 #[tokio::test]
@@ -424,7 +443,10 @@ async fn over_wss_the_credential_stays_with_its_origin_too() {
     let ca = Ca::new("wsock test CA");
     let leaf = ca.server(&["localhost"], false);
     let (a, b) = (Peer::start().await, Peer::start().await);
-    let (port_a, port_b) = (tls_front(&leaf, &a).await, tls_front(&leaf, &b).await);
+    let ((port_a, _), (port_b, _)) = (
+        tls_front(&ca, &leaf, &a).await,
+        tls_front(&ca, &leaf, &b).await,
+    );
     let control = || {
         let mut control = MessageWebSocketControl::default();
         control.trusted_root_certificates = vec![ca.der.clone()];
@@ -451,4 +473,86 @@ async fn over_wss_the_credential_stays_with_its_origin_too() {
     assert_eq!(a.sent("/same", "cookie"), [Some("session=abc".into())]);
     assert_eq!(b.sent("/next", "authorization"), [None]);
     assert_eq!(b.sent("/next", "cookie"), [None]);
+}
+
+/// Two TLS fronts: A redirects `/start` to
+/// its own `/same`, which redirects to B's `/next`.
+async fn two_tls_origins(ca: &Ca) -> (u16, ClientCerts, ClientCerts) {
+    let leaf = ca.server(&["localhost"], false);
+    let (a, b) = (Peer::start().await, Peer::start().await);
+    let ((port_a, seen_a), (port_b, seen_b)) = (
+        tls_front(ca, &leaf, &a).await,
+        tls_front(ca, &leaf, &b).await,
+    );
+    a.route(
+        "/start",
+        Action::Redirect(format!("wss://localhost:{port_a}/same")),
+    );
+    a.route(
+        "/same",
+        Action::Redirect(format!("wss://localhost:{port_b}/next")),
+    );
+    b.route("/next", Action::Accept);
+    (port_a, seen_a, seen_b)
+}
+
+#[tokio::test]
+async fn client_certificate_stays_with_its_origin() {
+    let ca = Ca::new("wsock test CA");
+    let client = ca.client("wsock client");
+    let (port_a, seen_a, seen_b) = two_tls_origins(&ca).await;
+    let mut control = MessageWebSocketControl::default();
+    control.trusted_root_certificates = vec![ca.der.clone()];
+    control.client_certificate =
+        Some(wsock::ClientCertificate::new(client.chain.clone(), client.key()).unwrap());
+    control.max_redirects = 5;
+    let url = format!("wss://localhost:{port_a}/start");
+    let mut ws = MessageWebSocket::connect(&url, control.clone())
+        .await
+        .unwrap();
+    round_trip(&mut ws).await;
+    // Both hops on A proved the caller's identity; B never learnt it.
+    assert_eq!(*seen_a.lock().unwrap(), [true, true]);
+    assert_eq!(*seen_b.lock().unwrap(), [false]);
+
+    // With the opt-in, B gets it too.
+    control.dangerous_send_secrets_across_origins = true;
+    let mut ws = MessageWebSocket::connect(&url, control).await.unwrap();
+    round_trip(&mut ws).await;
+    assert_eq!(*seen_b.lock().unwrap(), [false, true]);
+}
+
+#[tokio::test]
+async fn own_tls_config_with_a_client_certificate_is_not_redirected_elsewhere() {
+    let ca = Ca::new("wsock test CA");
+    let client = ca.client("wsock client");
+    let (port_a, seen_a, seen_b) = two_tls_origins(&ca).await;
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(ca.der.clone()).unwrap();
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_client_auth_cert(client.chain.clone(), client.key())
+    .unwrap();
+    let mut control = MessageWebSocketControl::default();
+    control.tls_client_config = Some(Arc::new(config));
+    control.max_redirects = 5;
+    let url = format!("wss://localhost:{port_a}/start");
+    // The certificate cannot be taken out of the caller's configuration,
+    // so the hop to B is refused rather than made with it.
+    let err = MessageWebSocket::connect(&url, control.clone())
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), WebErrorStatus::RedirectFailed, "{err:?}");
+    assert!(err.http_response().is_some(), "{err:?}");
+    assert_eq!(*seen_a.lock().unwrap(), [true, true]);
+    assert!(seen_b.lock().unwrap().is_empty());
+
+    control.dangerous_send_secrets_across_origins = true;
+    let mut ws = MessageWebSocket::connect(&url, control).await.unwrap();
+    round_trip(&mut ws).await;
+    assert_eq!(*seen_b.lock().unwrap(), [true]);
 }

@@ -110,6 +110,13 @@ pub enum HandshakeError {
     /// whether or not redirects are followed.
     #[error("redirect from a secure to an insecure URL ({})", .0.header("location").unwrap_or(""))]
     InsecureRedirect(Box<HttpResponse>),
+    /// A redirect to another origin, over a caller's `tls_client_config`
+    /// that holds a client certificate: following it would prove the
+    /// caller's identity to a host they did not name, and the certificate
+    /// cannot be taken out of a configuration that is not ours. Refused
+    /// unless `dangerous_send_secrets_across_origins` is set.
+    #[error("redirect to another origin with a client certificate in tls_client_config ({})", .0.header("location").unwrap_or(""))]
+    CrossOriginClientCertificate(Box<HttpResponse>),
     /// A required header is missing or has the wrong value.
     #[error("bad or missing header {0}")]
     BadHeader(&'static str),
@@ -142,6 +149,7 @@ impl HandshakeError {
         match self {
             HandshakeError::Status(r) => WebErrorStatus::from_http_status(r.status),
             HandshakeError::InsecureRedirect(_) => WebErrorStatus::HttpsToHttpOnRedirection,
+            HandshakeError::CrossOriginClientCertificate(_) => WebErrorStatus::RedirectFailed,
             HandshakeError::Truncated => WebErrorStatus::Disconnected,
             _ => WebErrorStatus::ErrorHttpInvalidServerResponse,
         }
