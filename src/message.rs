@@ -18,6 +18,7 @@
 
 use std::collections::VecDeque;
 use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
@@ -27,7 +28,7 @@ use crate::control::{MessageType, MessageWebSocketControl, MessageWebSocketRecei
 use crate::error::{Error, Result, TimeoutKind};
 use crate::information::MessageWebSocketInformation;
 use crate::proto::{self, CloseFrame, DataKind, Event};
-use crate::session::{Deadline, Session, Shared, Side, with_timeout};
+use crate::session::{Deadline, Session, Shared, Side, Stash, with_timeout};
 use sender::SINK_BATCH;
 
 mod receiver;
@@ -247,7 +248,10 @@ impl MessageWebSocket {
                 message_type,
                 send_timeout,
                 close_timeout,
-                in_message: false,
+                open: None,
+                stash: None,
+                deadline: Deadline::default(),
+                armed: None,
                 sink_ready: false,
                 batch: BytesMut::new(),
                 batch_limit,
@@ -263,6 +267,7 @@ impl MessageWebSocket {
                 closed: None,
                 close_reported: false,
                 ahead: VecDeque::new(),
+                stash: None,
             },
         }
     }
@@ -284,41 +289,65 @@ impl MessageWebSocket {
     }
 
     /// Sends one whole message of the current [`message_type`](Self::message_type).
+    ///
+    /// Cancel safety: see [`MessageSender::send_binary`].
     pub async fn send(&mut self, data: impl AsRef<[u8]>) -> Result<()> {
         self.sender.send(data).await
     }
 
     /// Sends one whole text message.
+    ///
+    /// Cancel safety: see [`MessageSender::send_binary`].
     pub async fn send_text(&mut self, text: &str) -> Result<()> {
         self.sender.send_text(text).await
     }
 
-    /// Sends one whole binary message.
+    /// Sends one whole binary message; refused while a message sent in
+    /// pieces is open ([`message_in_progress`](Self::message_in_progress)).
+    ///
+    /// Cancel safety: see [`MessageSender::send_binary`].
     pub async fn send_binary(&mut self, data: &[u8]) -> Result<()> {
         self.sender.send_binary(data).await
     }
 
-    /// Sends a message with its own type (an echo server sends back what it
-    /// received this way).
+    /// Sends a message with its own type, a piece as a piece (an echo server
+    /// sends back what it received this way, also in partial receive mode);
+    /// see [`MessageSender::send_message`].
     pub async fn send_message(&mut self, message: &Message) -> Result<()> {
         self.sender.send_message(message).await
     }
 
     /// Sends a piece of a message that more pieces follow (WinRT
-    /// `SendNonfinalFrameAsync`).
+    /// `SendNonfinalFrameAsync`). Pieces of a Utf8 message are checked as
+    /// they go; see [`MessageSender::send_nonfinal_frame`], also for what a
+    /// dropped send leaves (cancel safety).
     pub async fn send_nonfinal_frame(&mut self, data: &[u8]) -> Result<()> {
         self.sender.send_nonfinal_frame(data).await
     }
 
     /// Sends the last piece of a message (WinRT `SendFinalFrameAsync`); a
-    /// whole message if no piece came before.
+    /// whole message if no piece came before. It also ends a message left
+    /// open by a dropped send or message writer.
     pub async fn send_final_frame(&mut self, data: &[u8]) -> Result<()> {
         self.sender.send_final_frame(data).await
     }
 
+    /// True while a message sent in pieces is open; see
+    /// [`MessageSender::message_in_progress`].
+    pub fn message_in_progress(&self) -> bool {
+        self.sender.message_in_progress()
+    }
+
+    /// Gives up the open message sent in pieces by closing the connection
+    /// with 1011; see [`MessageSender::abort_message`].
+    pub async fn abort_message(&mut self) -> Result<()> {
+        self.sender.abort_message().await
+    }
+
     /// A writer that sends one message of unknown length (WinRT
     /// `OutputStream`): what is written leaves as frames of one message of
-    /// the current type, and `shutdown` ends the message.
+    /// the current type, and `shutdown` ends the message. See
+    /// [`MessageWriter`] for its timeouts and what dropping it leaves.
     pub fn message_writer(&mut self) -> MessageWriter<'_> {
         self.sender.message_writer()
     }
@@ -335,6 +364,10 @@ impl MessageWebSocket {
     }
 
     /// The next message, or the peer's close.
+    ///
+    /// Cancel safety: dropping the future loses nothing, also in the middle
+    /// of a fragmented message (the pieces read so far are kept for the
+    /// next receive).
     #[inline]
     pub fn receive(&mut self) -> impl Future<Output = Result<Received>> + '_ {
         // Messages fed to the Sink leave while this side waits for the
@@ -352,6 +385,13 @@ impl MessageWebSocket {
     /// connection (RFC 6455 section 7.1.1) before ending its own side. Over
     /// `ws://`, when the server did end it, this side's FIN leaves when the
     /// socket is dropped rather than at once.
+    ///
+    /// Data that arrives before the peer's close is discarded: to read it,
+    /// [`split`](Self::split) and close the sender half
+    /// ([`MessageSender::close`], a close of the output).
+    ///
+    /// Cancel safety: dropping the future leaves the close frame queued or
+    /// sent; the connection is closing.
     pub async fn close(&mut self, code: u16, reason: &str) -> Result<()> {
         self.sender.close(code, reason).await
     }
@@ -364,7 +404,13 @@ impl MessageWebSocket {
     }
 
     /// Splits into a sender and a receiver that two tasks can use at once.
-    pub fn split(self) -> (MessageSender, MessageReceiver) {
+    /// The sender's [`close`](MessageSender::close) then leaves the reading
+    /// to the receiver, which gets every message the peer sent before its
+    /// close.
+    pub fn split(mut self) -> (MessageSender, MessageReceiver) {
+        let stash = Arc::new(Mutex::new(Stash::default()));
+        self.sender.stash = Some(stash.clone());
+        self.receiver.stash = Some(stash);
         (self.sender, self.receiver)
     }
 }

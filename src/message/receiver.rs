@@ -20,6 +20,13 @@ pub struct MessageReceiver {
     /// Its capacity is kept while messages stream in and given back when
     /// the receiver waits for the peer, so an idle connection holds none.
     pub(super) ahead: VecDeque<Message>,
+    /// Set when the socket is split: messages the sender half read while
+    /// closing, which come before anything this half reads on.
+    pub(super) stash: Option<Arc<Mutex<Stash>>>,
+}
+
+fn lock_stash(stash: &Mutex<Stash>) -> std::sync::MutexGuard<'_, Stash> {
+    stash.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Most messages decoded ahead under one lock.
@@ -68,8 +75,19 @@ impl MessageReceiver {
                     reason: frame.reason.clone(),
                 }));
             }
-            let ev = {
+            let ev = 'event: {
                 let mut s = self.shared.lock();
+                // First what a closing sender half read for this one (it
+                // reads only under the session lock, so nothing decoded
+                // after this can come before it).
+                let kept = self.stash.as_ref().and_then(|k| lock_stash(k).pop());
+                if let Some((ev, was_full)) = kept {
+                    if was_full {
+                        // The sender may wait for room.
+                        s.wake_halves();
+                    }
+                    break 'event Ok(ev);
+                }
                 let Poll::Ready(ev) = s.poll_event(cx, Side::Reader) else {
                     // Going to wait: let go of the read-ahead queue (empty
                     // here) rather than hold it through an idle spell.
@@ -121,6 +139,9 @@ impl MessageReceiver {
                 Ok(Event::Close(_)) => {
                     let s = self.shared.lock();
                     self.closed = s.peer_close.clone();
+                    // A sender half may wait for this in a close of the
+                    // output.
+                    s.wake_halves();
                 }
                 Err(Error::ConnectionClosed) if !self.close_reported => {
                     // The handshake ended in another half (or in `close`).
@@ -130,7 +151,11 @@ impl MessageReceiver {
                         return Poll::Ready(Err(Error::ConnectionClosed));
                     }
                 }
-                Err(e) => return Poll::Ready(Err(e)),
+                Err(e) => {
+                    // The session is over: wake a sender half that waits.
+                    self.shared.lock().wake_halves();
+                    return Poll::Ready(Err(e));
+                }
             }
         }
     }
