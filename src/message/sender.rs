@@ -94,10 +94,10 @@ pub(super) fn encode_piece(
         utf8: Utf8Validator::new(),
     });
     if next.kind == DataKind::Text && !(first && fin && known_text) {
-        let checked =
-            next.utf8
-                .feed(data)
-                .and_then(|()| if fin { next.utf8.finish() } else { Ok(()) });
+        let checked = next
+            .utf8
+            .feed(data)
+            .and_then(|()| if fin { next.utf8.finish() } else { Ok(()) });
         if checked.is_err() {
             return Err(Error::invalid(if fin {
                 "a Utf8 message must be UTF-8: this last piece is not, or ends inside a character"
