@@ -80,7 +80,9 @@ async fn a_split_close_keeps_the_messages_for_a_receiver_not_reading_yet() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dropping_both_halves_at_once_always_sends_a_close_frame() {
-    for round in 0..200 {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    for round in 0..1000 {
         let (code_tx, code_rx) = oneshot::channel();
         let url = one_peer(move |mut tcp| async move {
             let _ = code_tx.send(read_until_close(&mut tcp).await);
@@ -90,16 +92,27 @@ async fn dropping_both_halves_at_once_always_sends_a_close_frame() {
             .await
             .unwrap();
         let (tx, rx) = ws.split();
-        // Two threads, released together, each dropping one half.
-        let barrier = std::sync::Arc::new(std::sync::Barrier::new(2));
-        let b = barrier.clone();
+        // Two threads, each dropping one half the moment both are there
+        // (a spinning start: a blocking barrier wakes them microseconds
+        // apart, wider than the race).
+        let ready = Arc::new(AtomicUsize::new(0));
+        let start = |ready: Arc<AtomicUsize>| {
+            ready.fetch_add(1, Ordering::SeqCst);
+            while ready.load(Ordering::SeqCst) < 2 {
+                std::hint::spin_loop();
+            }
+        };
+        let r = ready.clone();
         let t1 = std::thread::spawn(move || {
-            b.wait();
+            start(r);
             drop(tx);
         });
-        barrier.wait();
-        drop(rx);
+        let t2 = std::thread::spawn(move || {
+            start(ready);
+            drop(rx);
+        });
         t1.join().unwrap();
+        t2.join().unwrap();
         assert_eq!(
             code_rx.await.unwrap(),
             Some(1001),
