@@ -322,6 +322,18 @@ pub enum Error {
     /// was pending).
     #[error("the operation was canceled")]
     Canceled,
+
+    /// The peer closed the connection with a code that reports a failure
+    /// (anything but 1000, 1001 and 1005): what was read before may be
+    /// incomplete. The stream socket reports it from `poll_read` (inside
+    /// an `io::Error`) where a clean close reads as the end of the stream.
+    #[error("the peer closed the connection with {code}: {reason:?}")]
+    PeerClosed {
+        /// The peer's close code.
+        code: u16,
+        /// The peer's close reason.
+        reason: String,
+    },
 }
 
 impl Error {
@@ -354,6 +366,7 @@ impl Error {
             Error::Io(e) => io_status(e),
             Error::ConnectionClosed => WebErrorStatus::Disconnected,
             Error::Canceled => WebErrorStatus::OperationCanceled,
+            Error::PeerClosed { .. } => WebErrorStatus::ConnectionAborted,
         }
     }
 

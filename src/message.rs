@@ -18,6 +18,7 @@
 
 use std::collections::VecDeque;
 use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
@@ -27,11 +28,17 @@ use crate::control::{MessageType, MessageWebSocketControl, MessageWebSocketRecei
 use crate::error::{Error, Result, TimeoutKind};
 use crate::information::MessageWebSocketInformation;
 use crate::proto::{self, CloseFrame, DataKind, Event};
-use crate::session::{Deadline, Session, Shared, Side, with_timeout};
+use crate::session::{Deadline, Session, Shared, Side, Stash, with_timeout};
+use sender::SINK_BATCH;
 
+mod receiver;
+mod sender;
 mod sink;
+mod writer;
 
-pub use sink::MessageWriter;
+pub use receiver::MessageReceiver;
+pub use sender::MessageSender;
+pub use writer::MessageWriter;
 
 /// A message, or a piece of one in [`MessageWebSocketReceiveMode::PartialMessage`].
 #[derive(Clone, PartialEq, Eq)]
@@ -175,73 +182,6 @@ pub(crate) fn user_close_frame(code: u16, reason: &str) -> Result<CloseFrame> {
     })
 }
 
-/// The sending half of a [`MessageWebSocket`].
-#[derive(Debug)]
-pub struct MessageSender {
-    shared: Shared,
-    message_type: MessageType,
-    send_timeout: Option<Duration>,
-    close_timeout: Option<Duration>,
-    /// A message begun with `send_nonfinal_frame` and not ended yet.
-    in_message: bool,
-    /// The Sink's last `start_send` left the output below the outbound
-    /// buffer size, so `poll_ready` can answer without the lock.
-    sink_ready: bool,
-    /// Whole messages the Sink encoded without the session lock and has
-    /// not handed to the session yet; see [`SINK_BATCH`].
-    batch: BytesMut,
-    /// The batch is handed over once it holds this many bytes (0: the Sink
-    /// does not batch, because permessage-deflate is on).
-    batch_limit: usize,
-    /// The connection's role, to encode the batch as the session would.
-    role: proto::Role,
-}
-
-/// The most bytes of whole messages the Sink encodes into the sender's own
-/// batch (no larger than the outbound buffer size) before it hands them to
-/// the session in one locked step, instead of taking the session's lock
-/// for each message. Frames are encoded exactly as the session encodes
-/// them (permessage-deflate off; masked with this thread's keystream in the
-/// client role) and only whole frames are handed over, so control frames
-/// the receiving half queues in between (pong answers, the close reply)
-/// still come between whole messages. The batch is also handed over by
-/// `poll_ready` when it must wait, by `poll_flush` and `poll_close`, before
-/// any other operation of the sender (sends, `flush`, `ping`, `close`, a
-/// message writer), by [`MessageWebSocket::receive`] on an unsplit
-/// socket, and when the sender is dropped. An error that the hand-over
-/// finds (the connection ended) is reported by the call that hands over,
-/// as the `Sink` contract allows; the first message of each batch is
-/// still checked under the lock, so `start_send` on a connection known to
-/// be over fails at once.
-const SINK_BATCH: usize = 8 * 1024;
-
-/// The largest payload the Sink batches: a larger message gains nothing
-/// from saving a lock and would be copied twice.
-const SINK_BATCH_PAYLOAD: usize = 1024;
-
-/// The receiving half of a [`MessageWebSocket`].
-#[derive(Debug)]
-pub struct MessageReceiver {
-    shared: Shared,
-    mode: MessageWebSocketReceiveMode,
-    receive_timeout: Option<Duration>,
-    /// The receive timeout's timer, kept from one receive to the next.
-    deadline: Deadline,
-    /// Pieces of a fragmented message in full-message mode.
-    assembly: BytesMut,
-    assembly_type: MessageType,
-    /// The peer's close, once seen, until reported.
-    closed: Option<CloseFrame>,
-    close_reported: bool,
-    /// Messages decoded ahead, under the same lock as the one before them.
-    /// Its capacity is kept while messages stream in and given back when
-    /// the receiver waits for the peer, so an idle connection holds none.
-    ahead: VecDeque<Message>,
-}
-
-/// Most messages decoded ahead under one lock.
-const READ_AHEAD: usize = 64;
-
 /// WinRT's `MessageWebSocket` over Tokio.
 ///
 /// Sends are of the type set in [`MessageWebSocketControl::message_type`]
@@ -308,7 +248,10 @@ impl MessageWebSocket {
                 message_type,
                 send_timeout,
                 close_timeout,
-                in_message: false,
+                open: None,
+                stash: None,
+                deadline: Deadline::default(),
+                armed: None,
                 sink_ready: false,
                 batch: BytesMut::new(),
                 batch_limit,
@@ -324,6 +267,7 @@ impl MessageWebSocket {
                 closed: None,
                 close_reported: false,
                 ahead: VecDeque::new(),
+                stash: None,
             },
         }
     }
@@ -345,41 +289,65 @@ impl MessageWebSocket {
     }
 
     /// Sends one whole message of the current [`message_type`](Self::message_type).
+    ///
+    /// Cancel safety: see [`MessageSender::send_binary`].
     pub async fn send(&mut self, data: impl AsRef<[u8]>) -> Result<()> {
         self.sender.send(data).await
     }
 
     /// Sends one whole text message.
+    ///
+    /// Cancel safety: see [`MessageSender::send_binary`].
     pub async fn send_text(&mut self, text: &str) -> Result<()> {
         self.sender.send_text(text).await
     }
 
-    /// Sends one whole binary message.
+    /// Sends one whole binary message; refused while a message sent in
+    /// pieces is open ([`message_in_progress`](Self::message_in_progress)).
+    ///
+    /// Cancel safety: see [`MessageSender::send_binary`].
     pub async fn send_binary(&mut self, data: &[u8]) -> Result<()> {
         self.sender.send_binary(data).await
     }
 
-    /// Sends a message with its own type (an echo server sends back what it
-    /// received this way).
+    /// Sends a message with its own type, a piece as a piece (an echo server
+    /// sends back what it received this way, also in partial receive mode);
+    /// see [`MessageSender::send_message`].
     pub async fn send_message(&mut self, message: &Message) -> Result<()> {
         self.sender.send_message(message).await
     }
 
     /// Sends a piece of a message that more pieces follow (WinRT
-    /// `SendNonfinalFrameAsync`).
+    /// `SendNonfinalFrameAsync`). Pieces of a Utf8 message are checked as
+    /// they go; see [`MessageSender::send_nonfinal_frame`], also for what a
+    /// dropped send leaves (cancel safety).
     pub async fn send_nonfinal_frame(&mut self, data: &[u8]) -> Result<()> {
         self.sender.send_nonfinal_frame(data).await
     }
 
     /// Sends the last piece of a message (WinRT `SendFinalFrameAsync`); a
-    /// whole message if no piece came before.
+    /// whole message if no piece came before. It also ends a message left
+    /// open by a dropped send or message writer.
     pub async fn send_final_frame(&mut self, data: &[u8]) -> Result<()> {
         self.sender.send_final_frame(data).await
     }
 
+    /// True while a message sent in pieces is open; see
+    /// [`MessageSender::message_in_progress`].
+    pub fn message_in_progress(&self) -> bool {
+        self.sender.message_in_progress()
+    }
+
+    /// Gives up the open message sent in pieces by closing the connection
+    /// with 1011; see [`MessageSender::abort_message`].
+    pub async fn abort_message(&mut self) -> Result<()> {
+        self.sender.abort_message().await
+    }
+
     /// A writer that sends one message of unknown length (WinRT
     /// `OutputStream`): what is written leaves as frames of one message of
-    /// the current type, and `shutdown` ends the message.
+    /// the current type, and `shutdown` ends the message. See
+    /// [`MessageWriter`] for its timeouts and what dropping it leaves.
     pub fn message_writer(&mut self) -> MessageWriter<'_> {
         self.sender.message_writer()
     }
@@ -396,6 +364,10 @@ impl MessageWebSocket {
     }
 
     /// The next message, or the peer's close.
+    ///
+    /// Cancel safety: dropping the future loses nothing, also in the middle
+    /// of a fragmented message (the pieces read so far are kept for the
+    /// next receive).
     #[inline]
     pub fn receive(&mut self) -> impl Future<Output = Result<Received>> + '_ {
         // Messages fed to the Sink leave while this side waits for the
@@ -413,6 +385,13 @@ impl MessageWebSocket {
     /// connection (RFC 6455 section 7.1.1) before ending its own side. Over
     /// `ws://`, when the server did end it, this side's FIN leaves when the
     /// socket is dropped rather than at once.
+    ///
+    /// Data that arrives before the peer's close is discarded: to read it,
+    /// [`split`](Self::split) and close the sender half
+    /// ([`MessageSender::close`], a close of the output).
+    ///
+    /// Cancel safety: dropping the future leaves the close frame queued or
+    /// sent; the connection is closing.
     pub async fn close(&mut self, code: u16, reason: &str) -> Result<()> {
         self.sender.close(code, reason).await
     }
@@ -425,316 +404,15 @@ impl MessageWebSocket {
     }
 
     /// Splits into a sender and a receiver that two tasks can use at once.
-    pub fn split(self) -> (MessageSender, MessageReceiver) {
+    /// The sender's [`close`](MessageSender::close) then leaves the reading
+    /// to the receiver, which gets every message the peer sent before its
+    /// close.
+    pub fn split(mut self) -> (MessageSender, MessageReceiver) {
+        let stash = Arc::new(Mutex::new(Stash::default()));
+        self.sender.stash = Some(stash.clone());
+        self.receiver.stash = Some(stash);
         (self.sender, self.receiver)
     }
-}
-
-impl MessageSender {
-    async fn write_frame(
-        &mut self,
-        kind: DataKind,
-        data: &[u8],
-        first: bool,
-        fin: bool,
-    ) -> Result<()> {
-        self.hand_over_batch()?;
-        let limit = self.send_timeout;
-        let shared = &self.shared;
-        // One lock per poll: wait for room, queue the frame once, flush.
-        let mut queued = false;
-        let send = shared.run(move |s, cx| {
-            if !queued {
-                ready!(s.poll_ready(cx, Side::Writer))?;
-                s.proto.encode_data(kind, data, first, fin)?;
-                queued = true;
-            }
-            s.poll_flush(cx, Side::Writer)
-        });
-        with_timeout(limit, TimeoutKind::Send, send).await
-    }
-
-    /// Sends one whole message of the current message type.
-    pub async fn send(&mut self, data: impl AsRef<[u8]>) -> Result<()> {
-        let data = data.as_ref();
-        match self.message_type {
-            MessageType::Utf8 => {
-                let text = std::str::from_utf8(data)
-                    .map_err(|e| Error::invalid(format!("a Utf8 message must be UTF-8: {e}")))?;
-                self.send_text(text).await
-            }
-            MessageType::Binary => self.send_binary(data).await,
-        }
-    }
-
-    /// Sends one whole text message.
-    pub async fn send_text(&mut self, text: &str) -> Result<()> {
-        self.check_no_partial()?;
-        self.write_frame(DataKind::Text, text.as_bytes(), true, true)
-            .await
-    }
-
-    /// Sends one whole binary message.
-    pub async fn send_binary(&mut self, data: &[u8]) -> Result<()> {
-        self.check_no_partial()?;
-        self.write_frame(DataKind::Binary, data, true, true).await
-    }
-
-    /// Sends a message with its own type.
-    pub async fn send_message(&mut self, message: &Message) -> Result<()> {
-        self.check_no_partial()?;
-        let kind = kind_of(message.message_type());
-        self.write_frame(kind, &message.data, true, true).await
-    }
-
-    fn check_no_partial(&self) -> Result<()> {
-        if self.in_message {
-            return Err(Error::invalid(
-                "a message sent in pieces is in progress: end it with send_final_frame",
-            ));
-        }
-        Ok(())
-    }
-
-    /// Sends a piece of a message of the current type that more pieces
-    /// follow.
-    pub async fn send_nonfinal_frame(&mut self, data: &[u8]) -> Result<()> {
-        let first = !self.in_message;
-        self.write_frame(kind_of(self.message_type), data, first, false)
-            .await?;
-        self.in_message = true;
-        Ok(())
-    }
-
-    /// Sends the last piece of a message.
-    pub async fn send_final_frame(&mut self, data: &[u8]) -> Result<()> {
-        let first = !self.in_message;
-        self.write_frame(kind_of(self.message_type), data, first, true)
-            .await?;
-        self.in_message = false;
-        Ok(())
-    }
-
-    /// A writer for one message of unknown length; see
-    /// [`MessageWebSocket::message_writer`].
-    pub fn message_writer(&mut self) -> MessageWriter<'_> {
-        // An error comes back from the writer's first write, which finds
-        // the connection in the same state.
-        let _ = self.hand_over_batch();
-        MessageWriter::new(self)
-    }
-
-    /// Writes out everything queued.
-    pub async fn flush(&mut self) -> Result<()> {
-        self.hand_over_batch()?;
-        self.shared
-            .run_timeout(self.send_timeout, TimeoutKind::Send, |s, cx| {
-                s.poll_flush(cx, Side::Writer)
-            })
-            .await
-    }
-
-    /// Ends the connection at once; see [`MessageWebSocket::abort`].
-    pub fn abort(&self) {
-        self.shared.lock().abort();
-    }
-
-    /// Sends a ping with `payload` (at most 125 bytes).
-    pub async fn ping(&mut self, payload: &[u8]) -> Result<()> {
-        if payload.len() > 125 {
-            return Err(Error::invalid("a ping payload is at most 125 bytes"));
-        }
-        self.hand_over_batch()?;
-        self.shared.lock().proto.encode_ping(payload)?;
-        self.flush().await
-    }
-
-    /// Changes the type of what [`send`](Self::send) sends.
-    pub fn set_message_type(&mut self, message_type: MessageType) {
-        self.message_type = message_type;
-    }
-
-    /// The type of what [`send`](Self::send) sends.
-    pub fn message_type(&self) -> MessageType {
-        self.message_type
-    }
-
-    /// Closes the connection; see [`MessageWebSocket::close`]. With the
-    /// connection split, the receiver half sees the peer's answer as
-    /// [`Received::Closed`].
-    pub async fn close(&mut self, code: u16, reason: &str) -> Result<()> {
-        let frame = user_close_frame(code, reason)?;
-        // Messages that can no longer go (the connection is over) are
-        // dropped: the close goes on as without them.
-        let _ = self.hand_over_batch();
-        self.shared
-            .close(Side::Writer, Some(&frame), self.close_timeout)
-            .await
-    }
-}
-
-impl MessageReceiver {
-    /// The next message, or the peer's close; see
-    /// [`MessageWebSocket::receive`].
-    #[inline]
-    pub fn receive(&mut self) -> impl Future<Output = Result<Received>> + '_ {
-        Receive {
-            rx: self,
-            armed: None,
-        }
-    }
-
-    /// Changes this half's receive timeout (`None`: wait as long as the
-    /// connection lives).
-    pub fn set_receive_timeout(&mut self, limit: Option<Duration>) {
-        self.receive_timeout = limit;
-    }
-
-    /// The peer's close code and reason, once it closed.
-    pub fn close_status(&self) -> Option<(u16, &str)> {
-        self.closed.as_ref().map(|f| (f.code, f.reason.as_str()))
-    }
-
-    fn poll_receive(&mut self, cx: &mut Context<'_>) -> Poll<Result<Received>> {
-        loop {
-            if let Some(m) = self.ahead.pop_front() {
-                return Poll::Ready(Ok(Received::Message(m)));
-            }
-            if let Some(frame) = &self.closed {
-                if self.close_reported {
-                    return Poll::Ready(Err(Error::ConnectionClosed));
-                }
-                // Make sure the reply left before reporting the close.
-                let mut s = self.shared.lock();
-                let _ = ready!(s.poll_flush(cx, Side::Reader));
-                if s.proto.config().role == proto::Role::Server {
-                    ready!(s.poll_shutdown(cx, Side::Reader));
-                }
-                self.close_reported = true;
-                return Poll::Ready(Ok(Received::Closed {
-                    code: frame.code,
-                    reason: frame.reason.clone(),
-                }));
-            }
-            let ev = {
-                let mut s = self.shared.lock();
-                let Poll::Ready(ev) = s.poll_event(cx, Side::Reader) else {
-                    // Going to wait: let go of the read-ahead queue (empty
-                    // here) rather than hold it through an idle spell.
-                    if self.ahead.capacity() != 0 {
-                        self.ahead = VecDeque::new();
-                    }
-                    return Poll::Pending;
-                };
-                if let Ok(Event::Data {
-                    first: true,
-                    fin: true,
-                    ..
-                }) = &ev
-                {
-                    read_ahead(&mut self.ahead, &mut s);
-                }
-                ev
-            };
-            match ev {
-                Ok(Event::Data {
-                    kind,
-                    payload,
-                    first,
-                    fin,
-                    ..
-                }) => {
-                    let t = type_of(kind);
-                    if self.mode == MessageWebSocketReceiveMode::PartialMessage {
-                        return Poll::Ready(Ok(Received::Message(Message::new(t, payload, fin))));
-                    }
-                    if first && fin {
-                        return Poll::Ready(Ok(Received::Message(Message::new(t, payload, true))));
-                    }
-                    if first {
-                        self.assembly_type = t;
-                        self.assembly.clear();
-                    }
-                    self.assembly.extend_from_slice(&payload);
-                    if fin {
-                        let data = std::mem::take(&mut self.assembly).freeze();
-                        return Poll::Ready(Ok(Received::Message(Message::new(
-                            self.assembly_type,
-                            data,
-                            true,
-                        ))));
-                    }
-                }
-                Ok(Event::Ping(_)) | Ok(Event::Pong(_)) => {}
-                Ok(Event::Close(_)) => {
-                    let s = self.shared.lock();
-                    self.closed = s.peer_close.clone();
-                }
-                Err(Error::ConnectionClosed) if !self.close_reported => {
-                    // The handshake ended in another half (or in `close`).
-                    self.closed = self.shared.lock().peer_close.clone();
-                    if self.closed.is_none() {
-                        self.close_reported = true;
-                        return Poll::Ready(Err(Error::ConnectionClosed));
-                    }
-                }
-                Err(e) => return Poll::Ready(Err(e)),
-            }
-        }
-    }
-}
-
-/// The future of [`MessageReceiver::receive`], written by hand rather than
-/// as an `async fn` so that a message decoded ahead is taken in a few
-/// instructions, with no lock and no timer: the first thing each poll does.
-/// Otherwise it polls [`MessageReceiver::poll_receive`] under the receive
-/// timeout, whose timer the receiver keeps from one receive to the next
-/// ([`Deadline`]). Dropping it midway loses nothing.
-struct Receive<'a> {
-    rx: &'a mut MessageReceiver,
-    /// This receive's deadline, once a poll was not ready.
-    armed: Option<tokio::time::Instant>,
-}
-
-impl Future for Receive<'_> {
-    type Output = Result<Received>;
-
-    #[inline]
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.get_mut();
-        if let Some(m) = this.rx.ahead.pop_front() {
-            return Poll::Ready(Ok(Received::Message(m)));
-        }
-        this.poll_wait(cx)
-    }
-}
-
-impl Receive<'_> {
-    fn poll_wait(&mut self, cx: &mut Context<'_>) -> Poll<Result<Received>> {
-        let rx = &mut *self.rx;
-        if let Poll::Ready(v) = rx.poll_receive(cx) {
-            return Poll::Ready(v);
-        }
-        rx.deadline
-            .poll_expired(
-                cx,
-                &mut self.armed,
-                rx.receive_timeout,
-                TimeoutKind::Receive,
-            )
-            .map(Err)
-    }
-}
-
-/// After a single-frame message, takes the messages that are already
-/// whole in the read buffer too (as far as
-/// [`Session::buffered_messages`] allows), so a stream of small messages
-/// costs one lock per read rather than one per message.
-fn read_ahead(ahead: &mut VecDeque<Message>, s: &mut Session) {
-    let room = READ_AHEAD.saturating_sub(ahead.len());
-    s.buffered_messages(room, |kind, data| {
-        ahead.push_back(Message::new(type_of(kind), data, true));
-    });
 }
 
 #[cfg(test)]

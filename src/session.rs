@@ -29,9 +29,11 @@ use crate::error::{Error, Result, TimeoutKind};
 use crate::information::Stats;
 use crate::proto::{self, CloseFrame, Event, State};
 
+mod close;
 mod keep_alive;
 mod timeout;
 
+pub(crate) use close::Stash;
 use keep_alive::{KeepAliveState, RttProbe, spawn_keep_alive};
 pub(crate) use timeout::{Deadline, with_timeout};
 
@@ -638,7 +640,9 @@ impl Session {
 #[derive(Debug, Clone)]
 pub(crate) struct Shared {
     session: Arc<Mutex<Session>>,
-    handles: Arc<()>,
+    /// Taken in `drop`: `Arc::into_inner` tells exactly one of two halves
+    /// dropped at once that it was the last.
+    handles: Option<Arc<()>>,
 }
 
 impl Shared {
@@ -646,7 +650,7 @@ impl Shared {
         let keep_alive = session.wants_keep_alive();
         let shared = Shared {
             session: Arc::new(Mutex::new(session)),
-            handles: Arc::new(()),
+            handles: Some(Arc::new(())),
         };
         if keep_alive {
             spawn_keep_alive(Arc::downgrade(&shared.session));
@@ -709,7 +713,9 @@ impl Shared {
 
     /// True if this is the user's last handle to the session.
     pub(crate) fn is_last(&self) -> bool {
-        Arc::strong_count(&self.handles) == 1
+        self.handles
+            .as_ref()
+            .is_some_and(|h| Arc::strong_count(h) == 1)
     }
 }
 
@@ -717,7 +723,11 @@ impl Drop for Shared {
     /// Dropping the user's last handle to an open socket closes it with 1001
     /// (going away), without waiting; see also `Stats::local_address`.
     fn drop(&mut self) {
-        if self.is_last() {
+        let last = self
+            .handles
+            .take()
+            .is_some_and(|h| Arc::into_inner(h).is_some());
+        if last {
             let mut session = self.lock();
             session.close_on_drop(proto::close::GOING_AWAY);
             // An information object that outlives the socket still answers
@@ -727,6 +737,10 @@ impl Drop for Shared {
                 let s = &*session;
                 s.stats.local_address(|| s.local_addr());
             }
+        } else {
+            // The other half may wait for this one to go (a close of the
+            // output then reads the peer's close itself).
+            self.lock().wakers.wake_all();
         }
     }
 }

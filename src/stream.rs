@@ -6,8 +6,12 @@
 //! return the payload bytes of the peer's binary messages in order, message
 //! boundaries invisible. A text message from the peer is a protocol error
 //! (the stream socket is binary only: the connection closes with 1003). The
-//! peer's clean close reads as end of stream; a reset or an end without a
-//! close frame is an error, never a silent end.
+//! peer's clean close (1000, 1001, or no code) reads as end of stream; a
+//! close with any other code (1011, 1009...) is an error that carries the
+//! code and reason ([`Error::PeerClosed`] inside the `io::Error`), and a
+//! reset or an end without a close frame is an error too, never a silent
+//! end. Both halves tell the peer's close code and reason
+//! ([`StreamReadHalf::close_status`]), as WinRT's `Closed` event does.
 //!
 //! `shutdown` sends any gathered bytes and the close frame (1000). The
 //! handshake then finishes when reads reach the end of the stream (the
@@ -56,6 +60,9 @@ pub struct StreamReadHalf {
     /// What is left of the current message's payload.
     current: Bytes,
     eof: bool,
+    /// The peer closed with a failure code: every read after the data
+    /// reports it.
+    failed: Option<CloseFrame>,
     receive_timeout: Option<Duration>,
     deadline: Option<Pin<Box<tokio::time::Sleep>>>,
 }
@@ -108,6 +115,7 @@ impl StreamWebSocket {
                 shared: shared.clone(),
                 current: Bytes::new(),
                 eof: false,
+                failed: None,
                 receive_timeout: o.receive_timeout,
                 deadline: None,
             },
@@ -138,6 +146,12 @@ impl StreamWebSocket {
     /// the peer's close. Unread data is discarded.
     pub async fn close(&mut self, code: u16, reason: &str) -> Result<()> {
         self.writer.close(code, reason).await
+    }
+
+    /// The peer's close code and reason, once its close frame came (1005
+    /// when it gave no code); see [`StreamReadHalf::close_status`].
+    pub fn close_status(&self) -> Option<(u16, String)> {
+        self.reader.close_status()
     }
 
     /// Sends a ping now; its pong adds a round-trip sample to
@@ -171,7 +185,29 @@ fn poll_deadline<T>(
     Poll::Pending
 }
 
+/// The peer's close status, read from the session both halves share.
+fn close_status_of(shared: &Shared) -> Option<(u16, String)> {
+    let s = shared.lock();
+    s.peer_close.as_ref().map(|f| (f.code, f.reason.clone()))
+}
+
+/// True for the close codes that end a stream cleanly.
+fn is_clean_close(code: u16) -> bool {
+    matches!(
+        code,
+        proto::close::NORMAL | proto::close::GOING_AWAY | proto::close::NO_STATUS
+    )
+}
+
 impl StreamReadHalf {
+    /// The peer's close code and reason, once its close frame came (1005
+    /// when it gave no code; `None` before, or when the connection ended
+    /// without one). A code other than 1000, 1001 and 1005 also makes
+    /// reads fail after the data, with [`Error::PeerClosed`].
+    pub fn close_status(&self) -> Option<(u16, String)> {
+        close_status_of(&self.shared)
+    }
+
     fn poll_read_inner(
         &mut self,
         cx: &mut Context<'_>,
@@ -185,7 +221,14 @@ impl StreamReadHalf {
                 return Poll::Ready(Ok(()));
             }
             if self.eof {
-                return Poll::Ready(Ok(()));
+                return Poll::Ready(match &self.failed {
+                    Some(f) => Err(Error::PeerClosed {
+                        code: f.code,
+                        reason: f.reason.clone(),
+                    }
+                    .into()),
+                    None => Ok(()),
+                });
             }
             let mut s = self.shared.lock();
             match ready!(s.poll_event(cx, Side::Reader)) {
@@ -204,11 +247,17 @@ impl StreamReadHalf {
                 }
                 Ok(Event::Ping(_)) | Ok(Event::Pong(_)) => {}
                 Ok(Event::Close(_)) | Err(Error::ConnectionClosed) => {
-                    // A clean close: end of stream. Send the reply out.
+                    // The end of the stream, clean or not by its code.
+                    // Send the reply out.
                     let _ = ready!(s.poll_flush(cx, Side::Reader));
+                    self.failed = s.peer_close.clone().filter(|f| !is_clean_close(f.code));
                     self.eof = true;
+                    s.wake_halves();
                 }
-                Err(e) => return Poll::Ready(Err(e.into())),
+                Err(e) => {
+                    s.wake_halves();
+                    return Poll::Ready(Err(e.into()));
+                }
             }
         }
     }
@@ -231,6 +280,12 @@ impl AsyncRead for StreamReadHalf {
 }
 
 impl StreamWriteHalf {
+    /// The peer's close code and reason; see
+    /// [`StreamReadHalf::close_status`].
+    pub fn close_status(&self) -> Option<(u16, String)> {
+        close_status_of(&self.shared)
+    }
+
     /// Encodes the gathered bytes as one binary message.
     fn poll_emit(&mut self, cx: &mut Context<'_>) -> Poll<Result<()>> {
         if self.gather.is_empty() {

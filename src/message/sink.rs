@@ -1,14 +1,12 @@
-//! The `futures` faces of the message socket (a `Stream` of messages, a
-//! `Sink` of them, with small messages batched in the sender) and
-//! [`MessageWriter`], a message of unknown length written as `AsyncWrite`.
+//! The `futures` faces of the message socket: a `Stream` of messages and a
+//! `Sink` of them, with small messages batched in the sender.
 
-use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use bytes::BytesMut;
-use tokio::io::AsyncWrite;
 
+use super::sender::{SINK_BATCH_PAYLOAD, encode_piece};
 use super::*;
 
 impl futures_core::Stream for MessageReceiver {
@@ -31,15 +29,37 @@ impl futures_core::Stream for MessageReceiver {
 
 impl MessageSender {
     /// The Sink's `poll_ready` when the last `start_send` did not leave
-    /// room: waits under the lock. Kept out of line so that the flag check
-    /// before it saves and restores no registers.
+    /// room: waits under the lock, within the send timeout.
     #[inline(never)]
     fn poll_ready_locked(&mut self, cx: &mut Context<'_>) -> Poll<Result<()>> {
-        let mut s = self.shared.lock();
-        hand_over(&mut self.batch, &mut s)?;
-        ready!(s.poll_ready(cx, Side::Writer))?;
+        let ready = {
+            let mut s = self.shared.lock();
+            hand_over(&mut self.batch, &mut s)?;
+            s.poll_ready(cx, Side::Writer)
+        };
+        ready!(self.within(cx, ready, self.send_timeout, TimeoutKind::Send))?;
         self.sink_ready = true;
         Poll::Ready(Ok(()))
+    }
+
+    /// The time limit of a hand-polled operation of the Sink or the message
+    /// writer: `res` is the operation's poll; a `Pending` one arms the
+    /// limit (once per operation) and turns into the timeout error once it
+    /// passed. The operation's deadline is forgotten when it ends.
+    pub(super) fn within<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        res: Poll<Result<T>>,
+        limit: Option<Duration>,
+        kind: TimeoutKind,
+    ) -> Poll<Result<T>> {
+        if res.is_pending() {
+            let expired = ready!(self.deadline.poll_expired(cx, &mut self.armed, limit, kind));
+            self.armed = None;
+            return Poll::Ready(Err(expired));
+        }
+        self.armed = None;
+        res
     }
 
     /// Hands the Sink's batch to the session; see [`SINK_BATCH`].
@@ -51,26 +71,50 @@ impl MessageSender {
     }
 
     /// The Sink's `start_send` without the batch (the first message of a
-    /// batch is checked here, under the lock), or once the batch is full.
+    /// batch is checked here, under the lock), or once the batch is full;
+    /// also every piece of a message ([`encode_piece`]).
     #[inline(never)]
     fn start_send_locked(&mut self, kind: DataKind, item: &Message) -> Result<()> {
         self.sink_ready = false;
         let mut s = self.shared.lock();
         hand_over(&mut self.batch, &mut s)?;
         s.check_usable()?;
-        if item.is_message_complete()
+        let complete = item.is_message_complete();
+        if complete
+            && self.open.is_none()
             && self.batch_limit != 0
             && item.data.len() <= SINK_BATCH_PAYLOAD
         {
             s.proto.check_message_send()?;
             proto::encode_message(&mut self.batch, self.role, kind, &item.data);
         } else {
-            s.proto
-                .encode_data(kind, &item.data, true, item.is_message_complete())?;
+            encode_piece(&mut self.open, &mut s, kind, &item.data, complete, true)?;
         }
         // One lock per message: the next poll_ready need not take it.
         self.sink_ready = s.has_room();
         Ok(())
+    }
+
+    /// The Sink's close: the close handshake as [`MessageSender::close`]
+    /// runs it (a close of the output when split), within the close
+    /// timeout.
+    fn poll_close_sink(&mut self, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        let frame = CloseFrame {
+            code: proto::close::NORMAL,
+            reason: String::new(),
+        };
+        let res = {
+            let mut s = self.shared.lock();
+            // Messages that can no longer go are dropped, as in `close`.
+            let _ = hand_over(&mut self.batch, &mut s);
+            match &self.stash {
+                Some(stash) => self
+                    .shared
+                    .poll_close_output_step(&mut s, cx, Some(&frame), stash),
+                None => s.poll_close(cx, Side::Writer, Some(&frame)),
+            }
+        };
+        self.within(cx, res, self.close_timeout, TimeoutKind::Close)
     }
 }
 
@@ -102,8 +146,9 @@ impl Drop for MessageSender {
 impl futures_sink::Sink<Message> for MessageSender {
     type Error = Error;
 
-    /// A flag check while the last `start_send` left room (inlined into
-    /// the caller); the lock only when the outbound buffer is full.
+    /// Ready at once while the last `start_send` left room; otherwise
+    /// waits for room under the lock, within the send timeout
+    /// (`Timeout(Send)` after it; the messages queued stay queued).
     #[inline]
     fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
         let this = self.get_mut();
@@ -124,11 +169,15 @@ impl futures_sink::Sink<Message> for MessageSender {
     /// [`MessageWebSocket::receive`] on an unsplit socket, and when the
     /// sender is dropped. An error found then (the connection ended) is
     /// reported there.
+    ///
+    /// A message with [`is_message_complete`](Message::is_message_complete)
+    /// false is a piece, sent as [`MessageSender::send_message`] sends it:
+    /// a frame that more follow, the next complete message the final frame.
     fn start_send(self: Pin<&mut Self>, item: Message) -> Result<()> {
         let this = self.get_mut();
-        this.check_no_partial()?;
         let kind = kind_of(item.message_type());
         if item.is_message_complete()
+            && this.open.is_none()
             && item.data.len() <= SINK_BATCH_PAYLOAD
             && !this.batch.is_empty()
             && this.batch.len() < this.batch_limit
@@ -139,23 +188,23 @@ impl futures_sink::Sink<Message> for MessageSender {
         this.start_send_locked(kind, &item)
     }
 
+    /// Writes out what is queued, within the send timeout.
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
         let this = self.get_mut();
-        let mut s = this.shared.lock();
-        hand_over(&mut this.batch, &mut s)?;
-        s.poll_flush(cx, Side::Writer)
+        let res = {
+            let mut s = this.shared.lock();
+            hand_over(&mut this.batch, &mut s)?;
+            s.poll_flush(cx, Side::Writer)
+        };
+        this.within(cx, res, this.send_timeout, TimeoutKind::Send)
     }
 
-    /// Closes with 1000.
+    /// Closes with 1000 and waits for the peer's close, within the close
+    /// timeout (`Timeout(Close)` after it). Split, this is a close of the
+    /// output as [`MessageSender::close`] is: the receiver half goes on
+    /// reading until the peer's close.
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
-        let this = self.get_mut();
-        let frame = CloseFrame {
-            code: proto::close::NORMAL,
-            reason: String::new(),
-        };
-        let mut s = this.shared.lock();
-        hand_over(&mut this.batch, &mut s)?;
-        s.poll_close(cx, Side::Writer, Some(&frame))
+        self.get_mut().poll_close_sink(cx)
     }
 }
 
@@ -182,89 +231,5 @@ impl futures_sink::Sink<Message> for MessageWebSocket {
     }
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
         Pin::new(&mut self.get_mut().sender).poll_close(cx)
-    }
-}
-
-/// Sends one message of unknown length (WinRT `OutputStream`): writes are
-/// gathered up to the outbound buffer size and leave as frames of one
-/// message; `shutdown` sends the final frame.
-#[derive(Debug)]
-pub struct MessageWriter<'a> {
-    sender: &'a mut MessageSender,
-    buf: Vec<u8>,
-    started: bool,
-    ended: bool,
-}
-
-impl<'a> MessageWriter<'a> {
-    /// A writer for a new message.
-    pub(super) fn new(sender: &'a mut MessageSender) -> Self {
-        MessageWriter {
-            sender,
-            buf: Vec::new(),
-            started: false,
-            ended: false,
-        }
-    }
-
-    fn poll_emit(&mut self, cx: &mut Context<'_>, fin: bool) -> Poll<io::Result<()>> {
-        let mut s = self.sender.shared.lock();
-        ready!(s.poll_ready(cx, Side::Writer))?;
-        let kind = kind_of(self.sender.message_type);
-        s.proto
-            .encode_data(kind, &self.buf, !self.started, fin)
-            .map_err(|e| io::Error::from(Error::from(e)))?;
-        self.started = true;
-        self.buf.clear();
-        Poll::Ready(Ok(()))
-    }
-}
-
-impl AsyncWrite for MessageWriter<'_> {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        data: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
-        if this.ended {
-            return Poll::Ready(Err(io::ErrorKind::BrokenPipe.into()));
-        }
-        let limit = this.sender.shared.lock().opts.outbound_buffer_size;
-        if this.buf.len() >= limit {
-            ready!(this.poll_emit(cx, false))?;
-        }
-        let n = data
-            .len()
-            .min(limit - this.buf.len().min(limit))
-            .max(1)
-            .min(data.len());
-        this.buf.extend_from_slice(&data[..n]);
-        Poll::Ready(Ok(n))
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        if !this.buf.is_empty() && !this.ended {
-            ready!(this.poll_emit(cx, false))?;
-        }
-        this.sender
-            .shared
-            .lock()
-            .poll_flush(cx, Side::Writer)
-            .map_err(io::Error::from)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        if !this.ended {
-            ready!(this.poll_emit(cx, true))?;
-            this.ended = true;
-        }
-        this.sender
-            .shared
-            .lock()
-            .poll_flush(cx, Side::Writer)
-            .map_err(io::Error::from)
     }
 }

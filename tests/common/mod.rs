@@ -4,6 +4,7 @@
 
 pub(crate) mod raw;
 pub(crate) mod tls;
+pub(crate) mod wire;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
