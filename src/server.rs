@@ -83,7 +83,7 @@ pub struct AcceptOptions {
     /// The smallest read asked of the transport (ASP.NET Core
     /// `ReceiveBufferSize`). Default 4 KiB; below 256 bytes it is raised to
     /// 256, and 0 or more than 16 MiB fails the accept with
-    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) (the
+    /// [`Error::InvalidArgument`] (the
     /// client is answered 500).
     pub receive_buffer_size: usize,
     /// Origins allowed to upgrade, such as `https://example.com` (compared

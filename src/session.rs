@@ -157,11 +157,11 @@ impl SessionOptions {
     }
 
     fn keep_alive(&self) -> KeepAliveConfig {
-        let mut c = KeepAliveConfig::default();
-        c.ping_interval = self.keep_alive_interval;
-        c.pong_timeout = self.keep_alive_timeout;
-        c.unsolicited_pong_interval = self.unsolicited_pong_interval;
-        c
+        KeepAliveConfig {
+            ping_interval: self.keep_alive_interval,
+            pong_timeout: self.keep_alive_timeout,
+            unsolicited_pong_interval: self.unsolicited_pong_interval,
+        }
     }
 }
 

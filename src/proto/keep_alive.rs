@@ -241,14 +241,18 @@ mod tests {
         let ka = KeepAlive::new(KeepAliveConfig::default(), t0);
         assert!(!ka.is_enabled());
         assert_eq!(ka.poll_timeout(), None);
-        let mut zero = KeepAliveConfig::default();
-        zero.ping_interval = Some(Duration::ZERO);
-        zero.unsolicited_pong_interval = Some(Duration::ZERO);
+        let zero = KeepAliveConfig {
+            ping_interval: Some(Duration::ZERO),
+            unsolicited_pong_interval: Some(Duration::ZERO),
+            ..KeepAliveConfig::default()
+        };
         assert!(!KeepAlive::new(zero, t0).is_enabled());
         // Past what an Instant holds: on, but never due (and no panic).
-        let mut endless = KeepAliveConfig::default();
-        endless.ping_interval = Some(Duration::MAX);
-        endless.pong_timeout = Some(Duration::MAX);
+        let endless = KeepAliveConfig {
+            ping_interval: Some(Duration::MAX),
+            pong_timeout: Some(Duration::MAX),
+            ..KeepAliveConfig::default()
+        };
         let ka = KeepAlive::new(endless, t0);
         assert!(ka.is_enabled());
         assert_eq!(ka.poll_timeout(), None);
