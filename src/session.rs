@@ -26,7 +26,7 @@ use std::future::poll_fn;
 use std::io;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Context, Poll, Wake, Waker, ready};
+use std::task::{Context, Poll, Waker, ready};
 use std::time::{Duration, Instant};
 
 use bytes::{Buf, BytesMut};
@@ -35,135 +35,19 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use crate::connect::Transport;
 use crate::error::{Error, Result, TimeoutKind};
 use crate::information::Stats;
-use crate::proto::keep_alive::{KeepAlive, KeepAliveConfig};
+use crate::proto::keep_alive::KeepAlive;
 use crate::proto::{self, CloseFrame, Event, State};
 
 mod keep_alive;
+mod options;
 mod timeout;
+mod wakers;
 
 use keep_alive::{RttProbe, Timers, spawn_keep_alive};
+pub(crate) use options::SessionOptions;
+use options::{MAX_READ_CHUNK, MIN_READ_CHUNK};
 pub(crate) use timeout::{Deadline, with_timeout};
-
-/// Who is polling: a half of the socket, or the keep-alive task.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Side {
-    Reader = 0,
-    Writer = 1,
-    /// The keep-alive task, writing what it queued
-    /// ([`Session::poll_keep_alive`]).
-    Timer = 2,
-}
-
-/// Wakes every task waiting on the session when the transport is ready:
-/// each side's waker is taken (and woken) once, and put back only by a
-/// side that has to wait again.
-#[derive(Debug, Default)]
-pub(crate) struct WakerPair {
-    slots: Mutex<[Option<Waker>; 3]>,
-}
-
-impl WakerPair {
-    fn register(&self, side: Side, waker: &Waker) {
-        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
-        let slot = &mut slots[side as usize];
-        if !slot.as_ref().is_some_and(|w| w.will_wake(waker)) {
-            *slot = Some(waker.clone());
-        }
-    }
-}
-
-impl WakerPair {
-    fn wake_all(&self) {
-        let taken = {
-            let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
-            [slots[0].take(), slots[1].take(), slots[2].take()]
-        };
-        for w in taken.into_iter().flatten() {
-            w.wake();
-        }
-    }
-}
-
-impl Wake for WakerPair {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.wake_all();
-    }
-}
-
-/// Timeouts and buffer sizes of a live connection.
-#[derive(Debug, Clone)]
-pub(crate) struct SessionOptions {
-    pub(crate) send_timeout: Option<Duration>,
-    pub(crate) receive_timeout: Option<Duration>,
-    pub(crate) close_timeout: Option<Duration>,
-    /// Encoded output past this many bytes is flushed before more is queued.
-    pub(crate) outbound_buffer_size: usize,
-    /// The smallest read asked of the transport (at least
-    /// [`MIN_READ_CHUNK`], at most [`MAX_READ_CHUNK`]:
-    /// [`SessionOptions::check`]).
-    pub(crate) read_chunk: usize,
-    /// Send a ping this often (.NET `KeepAliveInterval`).
-    pub(crate) keep_alive_interval: Option<Duration>,
-    /// Fail with `Timeout(KeepAlive)` when a keep-alive ping has waited this
-    /// long for its pong (.NET `KeepAliveTimeout`).
-    pub(crate) keep_alive_timeout: Option<Duration>,
-    /// Send an unsolicited pong this often (WinRT
-    /// `DesiredUnsolicitedPongInterval`).
-    pub(crate) unsolicited_pong_interval: Option<Duration>,
-}
-
-impl Default for SessionOptions {
-    fn default() -> Self {
-        SessionOptions {
-            send_timeout: Some(Duration::from_secs(30)),
-            receive_timeout: Some(Duration::from_secs(30)),
-            close_timeout: Some(Duration::from_secs(10)),
-            outbound_buffer_size: 64 * 1024,
-            read_chunk: 8 * 1024,
-            keep_alive_interval: None,
-            keep_alive_timeout: None,
-            unsolicited_pong_interval: None,
-        }
-    }
-}
-
-/// A smaller read chunk is raised to this.
-pub(crate) const MIN_READ_CHUNK: usize = 256;
-
-/// The largest read chunk accepted: more than any read of a transport
-/// hands over at once.
-pub(crate) const MAX_READ_CHUNK: usize = 16 << 20;
-
-impl SessionOptions {
-    /// Checks the limits, at connect or accept, before any byte is read
-    /// with them: [`Error::InvalidArgument`] for a read chunk of 0 or over
-    /// [`MAX_READ_CHUNK`] (which would make a read reserve an impossible
-    /// buffer), or an outbound buffer size of 0. (Durations need no check:
-    /// one too long for the clock is a time that never comes.)
-    pub(crate) fn check(&self) -> Result<()> {
-        if self.read_chunk == 0 || self.read_chunk > MAX_READ_CHUNK {
-            return Err(Error::invalid(format!(
-                "receive buffer size {} is not within 1..={MAX_READ_CHUNK}",
-                self.read_chunk
-            )));
-        }
-        if self.outbound_buffer_size == 0 {
-            return Err(Error::invalid("outbound buffer size 0"));
-        }
-        Ok(())
-    }
-
-    fn keep_alive(&self) -> KeepAliveConfig {
-        KeepAliveConfig {
-            ping_interval: self.keep_alive_interval,
-            pong_timeout: self.keep_alive_timeout,
-            unsolicited_pong_interval: self.unsolicited_pong_interval,
-        }
-    }
-}
+pub(crate) use wakers::{Side, WakerPair};
 
 /// Why the session ended, kept so that every later call reports it.
 #[derive(Debug, Clone)]
