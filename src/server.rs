@@ -81,7 +81,10 @@ use crate::stream::StreamWebSocket;
 #[non_exhaustive]
 pub struct AcceptOptions {
     /// The smallest read asked of the transport (ASP.NET Core
-    /// `ReceiveBufferSize`). Default 4 KiB.
+    /// `ReceiveBufferSize`). Default 4 KiB; below 256 bytes it is raised to
+    /// 256, and 0 or more than 16 MiB fails the accept with
+    /// [`Error::InvalidArgument`] (the
+    /// client is answered 500).
     pub receive_buffer_size: usize,
     /// Origins allowed to upgrade, such as `https://example.com` (compared
     /// case-insensitively, ASP.NET Core `AllowedOrigins`); empty: any. An
@@ -390,6 +393,22 @@ impl Incoming {
             }
             _ => None,
         };
+        let o = &self.options;
+        let opts = SessionOptions {
+            send_timeout: o.send_timeout,
+            receive_timeout: o.receive_timeout,
+            close_timeout: o.close_timeout,
+            read_chunk: o.receive_buffer_size,
+            keep_alive_interval: o.keep_alive_interval,
+            keep_alive_timeout: o.keep_alive_timeout,
+            ..SessionOptions::default()
+        };
+        if let Err(e) = opts.check() {
+            let mut out = Vec::new();
+            Rejection::new(500, "invalid server options").write(&mut out);
+            let _ = finish(&mut self.io, &out).await;
+            return Err(e);
+        }
         let mut out = Vec::with_capacity(256);
         let answer = deflate.as_ref().map(|(_, answer)| answer.as_str());
         write_accept(&up.key, protocol, answer, &[], &mut out);
@@ -401,15 +420,6 @@ impl Incoming {
         config.max_frame_size = o.max_frame_size.min(o.max_message_size);
         config.max_message_size = o.max_message_size;
         config.deflate = deflate;
-        let opts = SessionOptions {
-            send_timeout: o.send_timeout,
-            receive_timeout: o.receive_timeout,
-            close_timeout: o.close_timeout,
-            read_chunk: o.receive_buffer_size.max(256),
-            keep_alive_interval: o.keep_alive_interval,
-            keep_alive_timeout: o.keep_alive_timeout,
-            ..SessionOptions::default()
-        };
         let facts = ConnectionFacts {
             remote_address: self.io.peer_addr(),
             protocol: protocol.map(str::to_owned),

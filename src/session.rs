@@ -10,15 +10,23 @@
 //! the stream socket) share one `Session` behind a mutex held only inside a
 //! poll, never across an await. Either half may need to drive the other
 //! direction (the reader flushes pong answers; `close` reads the peer's
-//! close frame), and a transport keeps one waker per direction, so the
-//! transport is always polled with a waker that wakes both halves
-//! ([`WakerPair`]): a half can never steal the other's wake-up.
+//! close frame), and so may the keep-alive task (its pings), while a
+//! transport keeps one waker per direction. So the transport is always
+//! polled with the one waker that wakes every waiting party
+//! ([`WakerPair`]), never with a waker of its own and never with a no-op
+//! one: nobody can steal another's wake-up, and a session that ends wakes
+//! them all.
+//!
+//! Memory stays bounded whatever the peer does: the core holds at most one
+//! pong answer back ([`proto::Event::Ping`]), reading pauses while the
+//! output is over the outbound buffer size, and the read buffer grows with
+//! the bytes that came.
 
 use std::future::poll_fn;
 use std::io;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Context, Poll, Wake, Waker, ready};
+use std::task::{Context, Poll, Waker, ready};
 use std::time::{Duration, Instant};
 
 use bytes::{Buf, BytesMut};
@@ -27,94 +35,21 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use crate::connect::Transport;
 use crate::error::{Error, Result, TimeoutKind};
 use crate::information::Stats;
+use crate::proto::keep_alive::KeepAlive;
 use crate::proto::{self, CloseFrame, Event, State};
 
 mod close;
 mod keep_alive;
+mod options;
 mod timeout;
+mod wakers;
 
 pub(crate) use close::Stash;
-use keep_alive::{KeepAliveState, RttProbe, spawn_keep_alive};
+use keep_alive::{RttProbe, Timers, spawn_keep_alive};
+pub(crate) use options::SessionOptions;
+use options::{MAX_READ_CHUNK, MIN_READ_CHUNK};
 pub(crate) use timeout::{Deadline, with_timeout};
-
-/// Which half of a socket is polling.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Side {
-    Reader = 0,
-    Writer = 1,
-}
-
-/// Wakes the tasks of both halves when the transport is ready.
-#[derive(Debug, Default)]
-pub(crate) struct WakerPair {
-    slots: Mutex<[Option<Waker>; 2]>,
-}
-
-impl WakerPair {
-    fn register(&self, side: Side, waker: &Waker) {
-        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
-        let slot = &mut slots[side as usize];
-        if !slot.as_ref().is_some_and(|w| w.will_wake(waker)) {
-            *slot = Some(waker.clone());
-        }
-    }
-}
-
-impl WakerPair {
-    fn wake_all(&self) {
-        let taken = {
-            let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
-            [slots[0].take(), slots[1].take()]
-        };
-        for w in taken.into_iter().flatten() {
-            w.wake();
-        }
-    }
-}
-
-impl Wake for WakerPair {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.wake_all();
-    }
-}
-
-/// Timeouts and buffer sizes of a live connection.
-#[derive(Debug, Clone)]
-pub(crate) struct SessionOptions {
-    pub(crate) send_timeout: Option<Duration>,
-    pub(crate) receive_timeout: Option<Duration>,
-    pub(crate) close_timeout: Option<Duration>,
-    /// Encoded output past this many bytes is flushed before more is queued.
-    pub(crate) outbound_buffer_size: usize,
-    /// The smallest read asked of the transport.
-    pub(crate) read_chunk: usize,
-    /// Send a ping this often (.NET `KeepAliveInterval`).
-    pub(crate) keep_alive_interval: Option<Duration>,
-    /// Fail with `Timeout(KeepAlive)` when a keep-alive ping has waited this
-    /// long for its pong (.NET `KeepAliveTimeout`).
-    pub(crate) keep_alive_timeout: Option<Duration>,
-    /// Send an unsolicited pong this often (WinRT
-    /// `DesiredUnsolicitedPongInterval`).
-    pub(crate) unsolicited_pong_interval: Option<Duration>,
-}
-
-impl Default for SessionOptions {
-    fn default() -> Self {
-        SessionOptions {
-            send_timeout: Some(Duration::from_secs(30)),
-            receive_timeout: Some(Duration::from_secs(30)),
-            close_timeout: Some(Duration::from_secs(10)),
-            outbound_buffer_size: 64 * 1024,
-            read_chunk: 8 * 1024,
-            keep_alive_interval: None,
-            keep_alive_timeout: None,
-            unsolicited_pong_interval: None,
-        }
-    }
-}
+pub(crate) use wakers::{Side, WakerPair};
 
 /// Why the session ended, kept so that every later call reports it.
 #[derive(Debug, Clone)]
@@ -175,7 +110,8 @@ pub(crate) struct Session {
     wakers: Arc<WakerPair>,
     fan: Waker,
     rtt: Option<RttProbe>,
-    keep_alive: KeepAliveState,
+    /// The keep-alive timers, when some are on.
+    timers: Option<Box<Timers>>,
 }
 
 /// How long a client waits, after the close handshake, for the server to
@@ -199,11 +135,19 @@ impl Session {
         io: Transport,
         proto: proto::Connection,
         leftover: BytesMut,
-        opts: SessionOptions,
+        mut opts: SessionOptions,
         stats: Arc<Stats>,
     ) -> Self {
+        opts.read_chunk = opts.read_chunk.clamp(MIN_READ_CHUNK, MAX_READ_CHUNK);
         let wakers = Arc::new(WakerPair::default());
         let fan = Waker::from(wakers.clone());
+        let keep_alive = KeepAlive::new(opts.keep_alive(), Instant::now());
+        let timers = keep_alive.is_enabled().then(|| {
+            Box::new(Timers {
+                keep_alive,
+                task: None,
+            })
+        });
         Session {
             io,
             proto,
@@ -218,26 +162,15 @@ impl Session {
             wakers,
             fan,
             rtt: None,
-            keep_alive: KeepAliveState {
-                opened: Instant::now(),
-                last_ping: None,
-                outstanding: None,
-                last_unsolicited_pong: None,
-            },
+            timers,
         }
-    }
-
-    /// True when a keep-alive timer has something to do.
-    pub(crate) fn wants_keep_alive(&self) -> bool {
-        self.opts.keep_alive_interval.is_some() || self.opts.unsolicited_pong_interval.is_some()
     }
 
     /// Ends the connection now, without a close handshake (.NET `Abort`):
     /// pending and later operations fail with [`Error::Canceled`].
     pub(crate) fn abort(&mut self) {
         self.end(Ended::Aborted);
-        self.proto.output().clear();
-        self.wakers.wake_all();
+        self.proto.discard_output();
     }
 
     /// Ends the connection for a reason of our own (not the peer's
@@ -250,12 +183,16 @@ impl Session {
             }));
         }
         self.end(Ended::Protocol(error));
-        self.push_output(Side::Reader);
+        self.write_now();
     }
 
+    /// Records why the session ended (the first reason stays) and wakes
+    /// every waiting half and the keep-alive task, so that each finds out.
     fn end(&mut self, why: Ended) {
         if self.ended.is_none() {
             self.ended = Some(why);
+            self.wakers.wake_all();
+            self.wake_keep_alive();
         }
     }
 
@@ -264,25 +201,18 @@ impl Session {
         Error::from(e)
     }
 
-    /// Writes the whole output buffer to the transport.
-    fn poll_write_out(&mut self, cx: &mut Context<'_>, side: Side) -> Poll<Result<()>> {
+    /// Writes the output to the transport until it is empty or the
+    /// transport is full (`Pending`). The transport is polled with the
+    /// fan-out waker, so whoever waits for it is woken, whoever wrote last.
+    fn write_fan(&mut self) -> Poll<Result<()>> {
         while self.proto.wants_write() {
             if self.write_shut {
-                self.proto.output().clear();
+                self.proto.discard_output();
                 break;
             }
             let mut fcx = Context::from_waker(&self.fan);
             let out = self.proto.output();
-            let mut res = Pin::new(&mut self.io).poll_write(&mut fcx, &out[..]);
-            if res.is_pending() {
-                // Register, then try again: a wake-up that came before the
-                // registration is not lost. (A write the transport takes at
-                // once needs no registration.)
-                self.wakers.register(side, cx.waker());
-                let out = self.proto.output();
-                res = Pin::new(&mut self.io).poll_write(&mut fcx, &out[..]);
-            }
-            match ready!(res) {
+            match ready!(Pin::new(&mut self.io).poll_write(&mut fcx, &out[..])) {
                 Ok(0) => return Poll::Ready(Err(self.fail_io(io::ErrorKind::WriteZero.into()))),
                 Ok(n) => {
                     self.proto.output().advance(n);
@@ -292,6 +222,27 @@ impl Session {
             }
         }
         Poll::Ready(Ok(()))
+    }
+
+    /// Writes the whole output buffer to the transport, `side` waiting for
+    /// it if it is full.
+    fn poll_write_out(&mut self, cx: &mut Context<'_>, side: Side) -> Poll<Result<()>> {
+        if self.write_fan().is_pending() {
+            // Register, then try again: a wake-up that came before the
+            // registration is not lost. (A write the transport takes at
+            // once needs no registration.)
+            self.wakers.register(side, cx.waker());
+            return self.write_fan();
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// Writes what the transport takes now, for output that no one will
+    /// wait for (the close frame of a socket being dropped) or that the
+    /// next operation finishes. Errors end the session, and the next
+    /// operation reports them.
+    fn write_now(&mut self) {
+        let _ = self.write_fan();
     }
 
     /// Writes the output and flushes the transport.
@@ -338,33 +289,11 @@ impl Session {
         self.proto.output().len() < self.opts.outbound_buffer_size
     }
 
-    /// Queues output without blocking: as much as the transport takes now.
-    fn push_output(&mut self, side: Side) {
-        if self.proto.wants_write() {
-            let mut cx = Context::from_waker(Waker::noop());
-            // Errors surface on the next operation that needs the transport.
-            let _ = self.poll_write_out_noop(&mut cx, side);
-        }
-    }
-
-    fn poll_write_out_noop(&mut self, cx: &mut Context<'_>, _side: Side) -> Poll<io::Result<()>> {
-        while self.proto.wants_write() && !self.write_shut {
-            let out = self.proto.output();
-            match Pin::new(&mut self.io).poll_write(cx, &out[..]) {
-                Poll::Ready(Ok(n)) if n > 0 => {
-                    self.proto.output().advance(n);
-                    self.stats.record_sent(n);
-                }
-                Poll::Ready(Ok(_)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
-                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                Poll::Pending => return Poll::Pending,
-            }
-        }
-        Poll::Ready(Ok(()))
-    }
-
     /// The next protocol event from the peer. Pong answers and close replies
-    /// are written on the way, without waiting for a slow writer.
+    /// are written on the way, without waiting for a slow writer; but while
+    /// the output is over the outbound buffer size (the peer does not read
+    /// what we owe it), nothing more is read: the peer cannot make us queue
+    /// without bound.
     pub(crate) fn poll_event(&mut self, cx: &mut Context<'_>, side: Side) -> Poll<Result<Event>> {
         loop {
             if let Some(e) = self.ended.clone() {
@@ -383,8 +312,10 @@ impl Session {
             }
             // Before waiting on the peer, make sure what we owe it is out.
             if self.proto.wants_write() {
-                if let Poll::Ready(Err(e)) = self.poll_write_out(cx, side) {
-                    return Poll::Ready(Err(e));
+                match self.poll_write_out(cx, side) {
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                    Poll::Pending if !self.has_room() => return Poll::Pending,
+                    _ => {}
                 }
             }
             ready!(self.poll_fill(cx, side))?;
@@ -426,13 +357,9 @@ impl Session {
                     }
                 }
                 if self.proto.wants_write() {
-                    // Best effort now; a later poll finishes it.
-                    self.wakers.register(side, cx.waker());
-                    let fan = self.fan.clone();
-                    let mut fcx = Context::from_waker(&fan);
-                    if let Poll::Ready(Err(e)) = self.poll_write_out_noop(&mut fcx, side) {
-                        self.end(Ended::Io(e.kind(), e.to_string()));
-                    }
+                    // Best effort now (an error ends the session); a later
+                    // poll finishes it.
+                    let _ = self.poll_write_out(cx, side);
                 }
                 if self.rd.is_empty() && self.read_size <= self.opts.read_chunk {
                     // Not streaming, and every byte read is handed out:
@@ -445,7 +372,7 @@ impl Session {
             Ok(None) => None,
             Err(e) => {
                 self.end(Ended::Protocol(e.clone()));
-                self.push_output(side);
+                self.write_now();
                 Some(Err(Error::Protocol(e)))
             }
         }
@@ -626,9 +553,11 @@ impl Session {
                 reason: String::new(),
             };
             if self.proto.encode_close(Some(&frame)).is_ok() {
-                self.push_output(Side::Writer);
+                self.write_now();
             }
         }
+        // Closing: the keep-alive task has nothing more to do.
+        self.wake_keep_alive();
     }
 }
 
@@ -637,6 +566,11 @@ impl Session {
 /// `handles` counts the user's halves only; the keep-alive task holds a
 /// `Weak` to the session and no handle, so "the last half was dropped" is
 /// never confused by the timer briefly holding the session.
+///
+/// The keep-alive task exists only when keep-alive is on: the timers run
+/// even when no half is polled at all (a socket nobody reads still sends
+/// its pings), and it writes like a half that waits
+/// ([`Session::poll_keep_alive`]).
 #[derive(Debug, Clone)]
 pub(crate) struct Shared {
     session: Arc<Mutex<Session>>,
@@ -647,13 +581,13 @@ pub(crate) struct Shared {
 
 impl Shared {
     pub(crate) fn new(session: Session) -> Self {
-        let keep_alive = session.wants_keep_alive();
+        let first = session.timers.as_ref().map(|t| t.keep_alive.poll_timeout());
         let shared = Shared {
             session: Arc::new(Mutex::new(session)),
             handles: Some(Arc::new(())),
         };
-        if keep_alive {
-            spawn_keep_alive(Arc::downgrade(&shared.session));
+        if let Some(first) = first {
+            spawn_keep_alive(Arc::downgrade(&shared.session), first);
         }
         shared
     }

@@ -668,3 +668,48 @@ async fn any_tokio_stream_can_be_accepted() {
     assert!(matches!(&events[1], Event::Close(Some(f)) if f.code == 1000));
     server.await.unwrap().unwrap();
 }
+
+#[tokio::test]
+async fn an_impossible_receive_buffer_size_fails_the_accept_instead_of_panicking() {
+    for size in [0, usize::MAX, (16 << 20) + 1] {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let accepted = tokio::spawn(async move {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let mut o = AcceptOptions::default();
+            o.receive_buffer_size = size;
+            // Accepted, the socket's first read would reserve `size` bytes.
+            match wsock::server::accept(tcp, o).await {
+                Ok(mut ws) => ws.receive().await.map(|_| ()),
+                Err(e) => Err(e),
+            }
+        });
+        let mut tcp = TcpStream::connect(addr).await.unwrap();
+        tcp.write_all(upgrade("").as_bytes()).await.unwrap();
+        // Our end, so that the server's linger after its answer ends too.
+        tcp.shutdown().await.unwrap();
+        let mut answer = Vec::new();
+        tcp.read_to_end(&mut answer).await.unwrap();
+        assert!(
+            answer.starts_with(b"HTTP/1.1 500"),
+            "{size}: {}",
+            String::from_utf8_lossy(&answer)
+        );
+        let e = accepted.await.unwrap().unwrap_err();
+        assert!(e.is_invalid_argument(), "{size}: {e}");
+    }
+    // The smallest and the largest size are fine.
+    for size in [1, 16 << 20] {
+        let mut o = AcceptOptions::default();
+        o.receive_buffer_size = size;
+        let addr = common::echo_server(o).await;
+        let mut ws =
+            MessageWebSocket::connect(&format!("ws://{addr}/"), MessageWebSocketControl::default())
+                .await
+                .unwrap();
+        ws.send_text("fits").await.unwrap();
+        assert!(
+            matches!(ws.receive().await.unwrap(), Received::Message(m) if m.data() == &b"fits"[..])
+        );
+    }
+}

@@ -29,6 +29,7 @@
 pub mod close;
 pub mod deflate;
 pub mod frame;
+pub mod keep_alive;
 mod machine;
 pub mod mask;
 pub mod utf8;

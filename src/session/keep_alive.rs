@@ -1,21 +1,35 @@
-//! The keep-alive timer (pings and unsolicited pongs when due) and the
-//! round-trip probes behind the stream socket's statistics.
+//! The keep-alive task (pings and unsolicited pongs when due, the pong
+//! deadline) and the round-trip probes behind the stream socket's
+//! statistics.
+//!
+//! What is due when is decided by [`proto::keep_alive`](crate::proto::keep_alive)
+//! from the time passed in; this module only reads the clock, sleeps, and
+//! writes what the core queued. It runs as a small task of its own, because
+//! a socket whose owner polls neither half (it only sends now and then, or
+//! not at all) must still send its pings: the task sleeps until the core's
+//! next deadline, and when what it queued cannot go out at once, it waits
+//! for the transport exactly as a half does, its waker beside theirs in the
+//! [`WakerPair`](super::WakerPair) and the transport polled with the
+//! fan-out waker. So it never takes a half's wake-up, and a half waiting
+//! for the output to drain is woken as the ping drains with it.
 
-use std::sync::Mutex;
+use std::future::poll_fn;
+use std::pin::Pin;
+use std::sync::{Mutex, Weak};
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use super::{Ended, Session, Side};
 use crate::error::Result;
 use crate::proto::State;
+use crate::proto::keep_alive::KeepAlive;
 
-/// When the keep-alive timer last acted.
+/// The keep-alive timers of a session, and the task that runs them.
 #[derive(Debug)]
-pub(super) struct KeepAliveState {
-    pub(super) opened: Instant,
-    pub(super) last_ping: Option<Instant>,
-    /// A keep-alive ping waiting for its pong, and when it left.
-    pub(super) outstanding: Option<Instant>,
-    pub(super) last_unsolicited_pong: Option<Instant>,
+pub(super) struct Timers {
+    pub(super) keep_alive: KeepAlive,
+    /// The keep-alive task's waker, to end it as the session ends.
+    pub(super) task: Option<Waker>,
 }
 
 /// Round-trip probes: pings whose payload carries the time they left.
@@ -30,48 +44,57 @@ const RTT_MAGIC: &[u8; 8] = b"wsockRTT";
 const RTT_INTERVAL: Duration = Duration::from_secs(1);
 
 impl Session {
-    /// One step of the keep-alive timer at `now`: sends what is due and
-    /// returns when to come back (None: the connection is over).
-    fn keep_alive_tick(&mut self, now: Instant) -> Option<Instant> {
-        if self.ended.is_some() || self.proto.state() != State::Open {
-            return None;
-        }
-        let mut next: Option<Instant> = None;
-        let mut at = |t: Instant| next = Some(next.map_or(t, |n| n.min(t)));
-        let ka = &mut self.keep_alive;
-        let opened = ka.opened;
-        if let Some(interval) = self.opts.keep_alive_interval {
-            if let (Some(sent), Some(limit)) = (ka.outstanding, self.opts.keep_alive_timeout) {
-                if now.duration_since(sent) >= limit {
-                    self.end(Ended::KeepAlive);
-                    self.wakers.wake_all();
-                    return None;
-                }
-                at(sent + limit);
+    /// One poll of the keep-alive task, whose `sleep` is set for the
+    /// core's next deadline: at the deadline, what is due is queued (or the
+    /// session ends with `Timeout(KeepAlive)` when a pong is overdue) and
+    /// the sleep is set for the next. Output waiting to go out is written
+    /// as a half would, `Side::Timer` waiting if the transport is full.
+    /// `Ready` once there is nothing more to do: the session ended or is
+    /// closing.
+    pub(super) fn poll_keep_alive(
+        &mut self,
+        cx: &mut Context<'_>,
+        mut sleep: Pin<&mut tokio::time::Sleep>,
+    ) -> Poll<()> {
+        loop {
+            if self.ended.is_some() || self.proto.state() != State::Open {
+                return Poll::Ready(());
             }
-            let due = ka.last_ping.unwrap_or(opened) + interval;
-            if now >= due && self.proto.encode_ping(b"").is_ok() {
-                ka.last_ping = Some(now);
-                ka.outstanding.get_or_insert(now);
-                if let Some(limit) = self.opts.keep_alive_timeout {
-                    at(now + limit);
-                }
-                at(now + interval);
-            } else {
-                at(due);
+            let Some(t) = self.timers.as_mut() else {
+                return Poll::Ready(());
+            };
+            if !t.task.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                t.task = Some(cx.waker().clone());
             }
-        }
-        if let Some(interval) = self.opts.unsolicited_pong_interval {
-            let due = ka.last_unsolicited_pong.unwrap_or(opened) + interval;
-            if now >= due && self.proto.encode_pong(b"").is_ok() {
-                ka.last_unsolicited_pong = Some(now);
-                at(now + interval);
-            } else {
-                at(due);
+            if sleep.as_mut().poll(cx).is_pending() {
+                break;
             }
+            if t.keep_alive
+                .handle_timeout(Instant::now(), &mut self.proto)
+                .is_err()
+            {
+                self.end(Ended::KeepAlive);
+                return Poll::Ready(());
+            }
+            // None: a time past what the clock holds, which never comes.
+            let Some(next) = t.keep_alive.poll_timeout() else {
+                self.write_now();
+                return Poll::Ready(());
+            };
+            sleep.as_mut().reset(next.into());
         }
-        self.push_output(Side::Writer);
-        next
+        if self.proto.wants_write() {
+            // An error ends the session; the next poll returns.
+            let _ = self.poll_write_out(cx, Side::Timer);
+        }
+        Poll::Pending
+    }
+
+    /// Wakes the keep-alive task (so that it sees the session end).
+    pub(super) fn wake_keep_alive(&mut self) {
+        if let Some(w) = self.timers.as_mut().and_then(|t| t.task.take()) {
+            w.wake();
+        }
     }
 
     /// Measure round trips with pings (the stream socket's statistics).
@@ -112,7 +135,9 @@ impl Session {
 
     pub(super) fn on_pong(&mut self, payload: &[u8]) {
         // Any pong proves the peer alive.
-        self.keep_alive.outstanding = None;
+        if let Some(t) = &mut self.timers {
+            t.keep_alive.on_pong();
+        }
         let Some(p) = &mut self.rtt else { return };
         if payload.len() == 16 && payload[..8] == RTT_MAGIC[..] {
             let mut sent = [0u8; 8];
@@ -126,18 +151,20 @@ impl Session {
     }
 }
 
-/// The keep-alive timer: a task that wakes when a ping or pong is due,
-/// and ends with the session.
-pub(super) fn spawn_keep_alive(session: std::sync::Weak<Mutex<Session>>) {
+/// The keep-alive task: polls [`Session::poll_keep_alive`], its first
+/// deadline `first` (`None`: never), until the session ends or is closing
+/// or dropped.
+pub(super) fn spawn_keep_alive(session: Weak<Mutex<Session>>, first: Option<Instant>) {
+    let Some(first) = first else { return };
     tokio::spawn(async move {
-        loop {
-            let next = {
-                let Some(s) = session.upgrade() else { return };
-                let mut s = s.lock().unwrap_or_else(|p| p.into_inner());
-                s.keep_alive_tick(Instant::now())
+        let mut sleep = std::pin::pin!(tokio::time::sleep_until(first.into()));
+        poll_fn(|cx| {
+            let Some(s) = session.upgrade() else {
+                return Poll::Ready(());
             };
-            let Some(next) = next else { return };
-            tokio::time::sleep_until(next.into()).await;
-        }
+            let mut s = s.lock().unwrap_or_else(|p| p.into_inner());
+            s.poll_keep_alive(cx, sleep.as_mut())
+        })
+        .await;
     });
 }

@@ -32,6 +32,13 @@ pub(crate) async fn with_timeout<T>(
         .unwrap_or(Err(Error::Timeout(kind)))
 }
 
+/// `now + d`, or for a limit too long for the clock, a time that never
+/// comes in practice (about 30 years on, as tokio's own far future).
+fn later(now: tokio::time::Instant, d: Duration) -> tokio::time::Instant {
+    now.checked_add(d)
+        .unwrap_or_else(|| now + Duration::from_secs(30 * 365 * 86_400))
+}
+
 /// A time limit for the operations of one half, one at a time, that keeps
 /// one timer between them instead of registering and cancelling one per
 /// operation.
@@ -91,7 +98,7 @@ impl Deadline {
         let (deadline, sleep) = match (*armed, &mut self.sleep) {
             (Some(deadline), Some(sleep)) => (deadline, sleep),
             (_, slot) => {
-                let deadline = tokio::time::Instant::now() + d;
+                let deadline = later(tokio::time::Instant::now(), d);
                 *armed = Some(deadline);
                 let sleep = match slot {
                     Some(sleep) => {
@@ -168,5 +175,14 @@ mod tests {
             )
             .await;
         assert!(matches!(res, Err(Error::Timeout(TimeoutKind::Send))));
+    }
+
+    #[tokio::test]
+    async fn a_limit_too_long_for_the_clock_waits_without_panicking() {
+        let mut dl = Deadline::default();
+        dl.run(Some(Duration::MAX), TimeoutKind::Receive, quick())
+            .await
+            .unwrap();
+        assert!(dl.sleep.is_some());
     }
 }

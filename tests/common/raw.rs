@@ -63,3 +63,38 @@ where
     })
     .await
 }
+
+/// A raw TCP client that has run the upgrade handshake with the server at
+/// `addr`, with a receive buffer of `rcvbuf` bytes if given (a peer that
+/// reads slowly); returns the stream and what came after the 101 answer.
+pub(crate) async fn upgraded_client(
+    addr: SocketAddr,
+    rcvbuf: Option<u32>,
+) -> (TcpStream, bytes::BytesMut) {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    if let Some(size) = rcvbuf {
+        socket.set_recv_buffer_size(size).unwrap();
+    }
+    let mut tcp = socket.connect(addr).await.unwrap();
+    let request = format!(
+        "GET / HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    );
+    tcp.write_all(request.as_bytes()).await.unwrap();
+    let mut buf = bytes::BytesMut::new();
+    loop {
+        let mut chunk = [0u8; 1024];
+        let n = tcp.read(&mut chunk).await.unwrap();
+        assert!(n > 0, "server went away during the handshake");
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            assert!(
+                buf.starts_with(b"HTTP/1.1 101"),
+                "{:?}",
+                String::from_utf8_lossy(&buf)
+            );
+            let _ = buf.split_to(end + 4);
+            return (tcp, buf);
+        }
+    }
+}

@@ -402,3 +402,98 @@ fn fast_path_leaves_refused_input_untouched() {
     assert_eq!(conn.decode_message(&mut input), None);
     assert_eq!(&input[..], &wire[..wire.len() - 1]);
 }
+
+/// Decodes every frame of `wire` into a server connection, collecting no
+/// output (the caller looks at it).
+fn feed_server(conn: &mut Connection, wire: &[u8]) {
+    let mut input = BytesMut::from(wire);
+    while let Some(ev) = conn.decode(&mut input).unwrap() {
+        assert!(matches!(ev, Event::Ping(_)), "{ev:?}");
+    }
+    assert!(input.is_empty());
+}
+
+fn client_ping(payload: &[u8]) -> Vec<u8> {
+    frame(0x89, payload, 0, Some([7, 8, 9, 10]))
+}
+
+#[test]
+fn a_ping_flood_leaves_at_most_one_pong_held_back() {
+    let mut conn = Connection::new(Config::new(Role::Server));
+    // The output drains: each ping gets its pong.
+    feed_server(&mut conn, &client_ping(b"a"));
+    assert_eq!(conn.output().split().to_vec(), [0x8A, 1, b'a']);
+    // The output holds bytes nobody writes (a peer that never reads):
+    // the first pong goes in, and of the thousands after it, only the
+    // latest waits, held back.
+    let flood: Vec<u8> = (0..10_000u32)
+        .flat_map(|i| client_ping(&i.to_be_bytes()))
+        .collect();
+    feed_server(&mut conn, &flood);
+    assert!(conn.wants_write());
+    assert_eq!(conn.output().len(), 2 + 4, "only the first pong is queued");
+    let first = conn.output().split();
+    assert_eq!(first.to_vec(), [0x8A, 4, 0, 0, 0, 0]);
+    // Once the output is found empty, it takes the latest ping's pong.
+    assert!(conn.wants_write());
+    let latest = conn.output().split();
+    assert_eq!(
+        latest.to_vec(),
+        [&[0x8A, 4][..], &9_999u32.to_be_bytes()].concat()
+    );
+    assert!(!conn.wants_write());
+}
+
+#[test]
+fn a_held_pong_goes_before_the_close_and_never_after() {
+    // Our close: the held pong is put in front of it.
+    let mut conn = Connection::new(Config::new(Role::Server));
+    conn.encode_data(DataKind::Binary, b"queued", true, true)
+        .unwrap();
+    feed_server(&mut conn, &client_ping(b"p"));
+    conn.encode_close(None).unwrap();
+    let out = conn.output().split().to_vec();
+    assert_eq!(out[out.len() - 5..], [0x8A, 1, b'p', 0x88, 0]);
+    assert!(!conn.wants_write());
+
+    // The peer's close: the pong goes before the reply.
+    let mut conn = Connection::new(Config::new(Role::Server));
+    conn.encode_data(DataKind::Binary, b"queued", true, true)
+        .unwrap();
+    let wire = [
+        client_ping(b"p"),
+        frame(0x88, &[0x03, 0xE8], 0, Some([1, 2, 3, 4])),
+    ]
+    .concat();
+    let mut input = BytesMut::from(&wire[..]);
+    while conn.decode(&mut input).unwrap().is_some() {}
+    let out = conn.output().split().to_vec();
+    assert_eq!(out[out.len() - 7..], [0x8A, 1, b'p', 0x88, 2, 0x03, 0xE8]);
+    assert!(!conn.wants_write());
+
+    // Discarding the output drops the held pong too.
+    let mut conn = Connection::new(Config::new(Role::Server));
+    conn.encode_data(DataKind::Binary, b"queued", true, true)
+        .unwrap();
+    feed_server(&mut conn, &client_ping(b"p"));
+    assert!(conn.wants_write());
+    conn.discard_output();
+    assert!(!conn.wants_write());
+    assert!(conn.output().is_empty());
+}
+
+#[test]
+fn a_frame_header_alone_reserves_little() {
+    // A header announcing 16 MiB reserves a few KiB; the buffer then
+    // grows with what arrives (doubling), not to what was announced.
+    let mut conn = Connection::new(Config::new(Role::Client));
+    let mut input = BytesMut::new();
+    input.extend_from_slice(&[0x82, 127]);
+    input.extend_from_slice(&(16u64 << 20).to_be_bytes());
+    assert_eq!(conn.decode(&mut input), Ok(None));
+    assert!(input.capacity() <= 64 * 1024, "{}", input.capacity());
+    let chunk = [0u8; 100 * 1024];
+    input.extend_from_slice(&chunk);
+    assert_eq!(conn.decode(&mut input), Ok(None));
+    assert!(input.capacity() <= 4 * chunk.len(), "{}", input.capacity());
+}

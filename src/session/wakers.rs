@@ -1,0 +1,53 @@
+//! Who waits on a session, and the one waker that wakes them all.
+
+use std::sync::{Arc, Mutex};
+use std::task::{Wake, Waker};
+
+/// Who is polling: a half of the socket, or the keep-alive task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Side {
+    Reader = 0,
+    Writer = 1,
+    /// The keep-alive task, writing what it queued
+    /// ([`Session::poll_keep_alive`](super::Session::poll_keep_alive)).
+    Timer = 2,
+}
+
+/// Wakes every task waiting on the session when the transport is ready:
+/// each side's waker is taken (and woken) once, and put back only by a
+/// side that has to wait again.
+#[derive(Debug, Default)]
+pub(crate) struct WakerPair {
+    slots: Mutex<[Option<Waker>; 3]>,
+}
+
+impl WakerPair {
+    pub(super) fn register(&self, side: Side, waker: &Waker) {
+        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        let slot = &mut slots[side as usize];
+        if !slot.as_ref().is_some_and(|w| w.will_wake(waker)) {
+            *slot = Some(waker.clone());
+        }
+    }
+}
+
+impl WakerPair {
+    pub(super) fn wake_all(&self) {
+        let taken = {
+            let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+            [slots[0].take(), slots[1].take(), slots[2].take()]
+        };
+        for w in taken.into_iter().flatten() {
+            w.wake();
+        }
+    }
+}
+
+impl Wake for WakerPair {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.wake_all();
+    }
+}
