@@ -5,7 +5,8 @@ mod timing;
 
 use std::hint::black_box;
 
-use wsock::proto::mask::{MaskKeys, apply_mask, apply_mask_offset};
+use wsock::proto::mask::{MaskKeySource, apply_mask, apply_mask_offset};
+use wsock::random::CsprngMaskKeys;
 
 fn main() {
     let key = [0x37, 0xfa, 0x21, 0x3d];
@@ -28,6 +29,6 @@ fn main() {
     timing::bench("mask/apply_mask/64KiB unaligned", Some(64 * 1024), || {
         apply_mask(black_box(&mut buf[6..]), black_box(key));
     });
-    let mut keys = MaskKeys::new();
+    let mut keys = CsprngMaskKeys::new();
     timing::bench("mask/next_key", None, || keys.next_key());
 }

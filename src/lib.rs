@@ -13,6 +13,7 @@ pub mod handshake;
 pub mod information;
 mod message;
 pub mod proto;
+pub mod random;
 pub mod server;
 mod session;
 mod stream;

@@ -29,7 +29,7 @@ use crate::error::{Error, Result, TimeoutKind};
 use crate::information::MessageWebSocketInformation;
 use crate::proto::{self, CloseFrame, DataKind, Event};
 use crate::session::{Deadline, Session, Shared, Side, Stash, with_timeout};
-use sender::SINK_BATCH;
+use sender::{Batch, SINK_BATCH};
 
 mod receiver;
 mod sender;
@@ -41,45 +41,20 @@ pub use sender::MessageSender;
 pub use writer::MessageWriter;
 
 /// A message, or a piece of one in [`MessageWebSocketReceiveMode::PartialMessage`].
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
+    message_type: MessageType,
     data: Bytes,
-    /// The message type and whether the message is complete, in one word
-    /// (see [`meta`]): a message is built and moved as whole words. (Kept
-    /// as a 4-byte type and a 1-byte flag, every move of a message read
-    /// back with one 8-byte load what was just written with two smaller
-    /// stores, which the processor cannot forward: a stall per message.)
-    meta: u64,
-}
-
-/// [`Message::meta`]: the type in the low byte, completeness in the next.
-#[inline]
-const fn meta(message_type: MessageType, complete: bool) -> u64 {
-    let t = match message_type {
-        MessageType::Binary => 0,
-        MessageType::Utf8 => 1,
-    };
-    t | (complete as u64) << 8
-}
-
-impl std::fmt::Debug for Message {
-    /// As a derived `Debug` of the type, the payload and completeness.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Message")
-            .field("message_type", &self.message_type())
-            .field("data", &self.data)
-            .field("complete", &self.is_message_complete())
-            .finish()
-    }
+    complete: bool,
 }
 
 impl Message {
     /// A message of `message_type`.
-    #[inline]
     fn new(message_type: MessageType, data: Bytes, complete: bool) -> Self {
         Message {
+            message_type,
             data,
-            meta: meta(message_type, complete),
+            complete,
         }
     }
 
@@ -89,19 +64,13 @@ impl Message {
     }
 
     /// A whole binary message.
-    #[inline]
     pub fn binary(data: impl Into<Bytes>) -> Self {
         Message::new(MessageType::Binary, data.into(), true)
     }
 
     /// Utf8 or Binary.
-    #[inline]
     pub fn message_type(&self) -> MessageType {
-        if self.meta & 0xFF == 1 {
-            MessageType::Utf8
-        } else {
-            MessageType::Binary
-        }
+        self.message_type
     }
 
     /// The payload (handed over from the read buffer, not copied, when the
@@ -117,9 +86,8 @@ impl Message {
 
     /// False for a piece that more pieces of the same message follow
     /// (WinRT `IsMessageComplete`).
-    #[inline]
     pub fn is_message_complete(&self) -> bool {
-        self.meta & 0x100 != 0
+        self.complete
     }
 
     /// The payload as text. A whole text message is always valid UTF-8 (the
@@ -229,12 +197,10 @@ impl MessageWebSocket {
             session.opts.receive_timeout,
             session.opts.close_timeout,
         );
-        let batch_limit = if session.proto.deflate().is_none() {
-            session.opts.outbound_buffer_size.min(SINK_BATCH)
-        } else {
-            0
+        let batch = Batch {
+            limit: session.opts.outbound_buffer_size.min(SINK_BATCH),
+            ..Batch::default()
         };
-        let role = session.proto.config().role;
         let shared = Shared::new(session);
         let info = MessageWebSocketInformation {
             facts,
@@ -253,9 +219,7 @@ impl MessageWebSocket {
                 deadline: Deadline::default(),
                 armed: None,
                 sink_ready: false,
-                batch: BytesMut::new(),
-                batch_limit,
-                role,
+                batch,
             },
             receiver: MessageReceiver {
                 shared,

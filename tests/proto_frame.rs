@@ -3,9 +3,10 @@
 
 use bytes::BytesMut;
 use wsock::proto::close::{self, CloseFrame, is_user_code, is_valid_wire_code};
-use wsock::proto::mask::{MaskKeys, apply_mask, apply_mask_offset};
+use wsock::proto::mask::{MaskKeySource, apply_mask, apply_mask_offset};
 use wsock::proto::utf8::Utf8Validator;
 use wsock::proto::{FrameHeader, OpCode, ProtocolError};
+use wsock::random::CsprngMaskKeys;
 
 fn parse(buf: &[u8]) -> Result<Option<(FrameHeader, usize)>, ProtocolError> {
     FrameHeader::parse(buf)
@@ -217,7 +218,7 @@ fn mask_round_trips_every_offset_and_length() {
 
 #[test]
 fn mask_keys_are_fresh() {
-    let mut keys = MaskKeys::new();
+    let mut keys = CsprngMaskKeys::new();
     // Past several refills of the pool.
     let a: Vec<[u8; 4]> = (0..500).map(|_| keys.next_key()).collect();
     let mut b = a.clone();
@@ -226,7 +227,7 @@ fn mask_keys_are_fresh() {
     // Random 32-bit keys: one collision in 500 is already unlikely (3e-5).
     assert!(b.len() >= a.len() - 1);
     // Debug output shows no key material.
-    assert_eq!(format!("{keys:?}"), "MaskKeys { .. }");
+    assert_eq!(format!("{keys:?}"), "CsprngMaskKeys { .. }");
 }
 
 #[test]

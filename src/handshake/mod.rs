@@ -186,7 +186,7 @@ fn accept_key_bytes(key: &str) -> [u8; 28] {
 /// A fresh Sec-WebSocket-Key: 16 random bytes, base64 (24 characters).
 ///
 /// The bytes come from the generator of the masking keys
-/// ([`MaskKeys`](crate::proto::mask::MaskKeys)): a ChaCha keystream keyed
+/// ([`CsprngMaskKeys`](crate::random::CsprngMaskKeys)): a ChaCha keystream keyed
 /// from the operating system's CSPRNG, so a handshake makes no system call
 /// for its nonce.
 pub fn generate_key() -> String {
@@ -196,7 +196,7 @@ pub fn generate_key() -> String {
 /// [`generate_key`] in a stack buffer (base64, so ASCII).
 pub(crate) fn generate_key_bytes() -> [u8; 24] {
     let mut nonce = [0u8; 16];
-    crate::proto::mask::fill_random(&mut nonce);
+    crate::random::fill_random(&mut nonce);
     let mut out = [0u8; 24];
     // 16 bytes are exactly 24 characters of padded base64.
     let written = BASE64.encode_slice(nonce, &mut out).unwrap_or_default();

@@ -30,36 +30,60 @@ pub struct MessageSender {
     /// The Sink's last `start_send` left the output below the outbound
     /// buffer size, so `poll_ready` can answer without the lock.
     pub(super) sink_ready: bool,
-    /// Whole messages the Sink encoded without the session lock and has
-    /// not handed to the session yet; see [`SINK_BATCH`].
-    pub(super) batch: BytesMut,
-    /// The batch is handed over once it holds this many bytes (0: the Sink
-    /// does not batch, because permessage-deflate is on).
-    pub(super) batch_limit: usize,
-    /// The connection's role, to encode the batch as the session would.
-    pub(super) role: proto::Role,
+    /// Whole small messages the Sink gathered without the session lock
+    /// and has not handed to the session yet; see [`SINK_BATCH`].
+    pub(super) batch: Batch,
 }
 
-/// The most bytes of whole messages the Sink encodes into the sender's own
-/// batch (no larger than the outbound buffer size) before it hands them to
+/// Whole small messages the Sink holds back; see [`SINK_BATCH`].
+#[derive(Debug, Default)]
+pub(super) struct Batch {
+    pub(super) messages: Vec<Message>,
+    /// Payload bytes in `messages`.
+    pub(super) bytes: usize,
+    /// Handed over once it holds this many payload bytes.
+    pub(super) limit: usize,
+}
+
+impl Batch {
+    /// Sends the messages, in order, as any whole message is sent
+    /// ([`encode_piece`]). On an error the rest are dropped, since they
+    /// cannot be sent any more.
+    pub(super) fn hand_over(&mut self, s: &mut Session) -> Result<()> {
+        self.bytes = 0;
+        let mut res = Ok(());
+        for m in self.messages.drain(..) {
+            if res.is_ok() {
+                let kind = kind_of(m.message_type());
+                res = s
+                    .check_usable()
+                    .and_then(|()| encode_piece(&mut None, s, kind, &m.data, true, true));
+            }
+        }
+        res
+    }
+}
+
+/// The most payload bytes of whole messages the Sink gathers in the
+/// sender (no more than the outbound buffer size) before it hands them to
 /// the session in one locked step, instead of taking the session's lock
-/// for each message. Frames are encoded exactly as the session encodes
-/// them (permessage-deflate off; masked with this thread's keystream in the
-/// client role) and only whole frames are handed over, so control frames
-/// the receiving half queues in between (pong answers, the close reply)
-/// still come between whole messages. The batch is also handed over by
-/// `poll_ready` when it must wait, by `poll_flush` and `poll_close`, before
-/// any other operation of the sender (sends, `flush`, `ping`, `close`, a
-/// message writer), by [`MessageWebSocket::receive`] on an unsplit
-/// socket, and when the sender is dropped. An error that the hand-over
-/// finds (the connection ended) is reported by the call that hands over,
-/// as the `Sink` contract allows; the first message of each batch is
-/// still checked under the lock, so `start_send` on a connection known to
-/// be over fails at once.
+/// for each message. The messages are gathered, not encoded: the hand-over
+/// sends each through [`encode_piece`] as any other send, so the core's
+/// state machine encodes and masks every frame, and control frames the
+/// receiving half queues in between (pong answers, the close reply) come
+/// between whole messages. The batch is also handed over by `poll_ready`
+/// when it must wait, by `poll_flush` and `poll_close`, before any other
+/// operation of the sender (sends, `flush`, `ping`, `close`, a message
+/// writer), by [`MessageWebSocket::receive`] on an unsplit socket, and
+/// when the sender is dropped. An error that the hand-over finds (the
+/// connection ended) is reported by the call that hands over, as the
+/// `Sink` contract allows; the first message of each batch is still
+/// checked under the lock, so `start_send` on a connection known to be
+/// over fails at once.
 pub(super) const SINK_BATCH: usize = 8 * 1024;
 
 /// The largest payload the Sink batches: a larger message gains nothing
-/// from saving a lock and would be copied twice.
+/// from saving a lock.
 pub(super) const SINK_BATCH_PAYLOAD: usize = 1024;
 
 /// A message sent in pieces whose final frame has not been queued.

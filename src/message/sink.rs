@@ -4,8 +4,6 @@
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
-use bytes::BytesMut;
-
 use super::sender::{SINK_BATCH_PAYLOAD, encode_piece};
 use super::*;
 
@@ -28,20 +26,6 @@ impl futures_core::Stream for MessageReceiver {
 }
 
 impl MessageSender {
-    /// The Sink's `poll_ready` when the last `start_send` did not leave
-    /// room: waits under the lock, within the send timeout.
-    #[inline(never)]
-    fn poll_ready_locked(&mut self, cx: &mut Context<'_>) -> Poll<Result<()>> {
-        let ready = {
-            let mut s = self.shared.lock();
-            hand_over(&mut self.batch, &mut s)?;
-            s.poll_ready(cx, Side::Writer)
-        };
-        ready!(self.within(cx, ready, self.send_timeout, TimeoutKind::Send))?;
-        self.sink_ready = true;
-        Poll::Ready(Ok(()))
-    }
-
     /// The time limit of a hand-polled operation of the Sink or the message
     /// writer: `res` is the operation's poll; a `Pending` one arms the
     /// limit (once per operation) and turns into the timeout error once it
@@ -64,29 +48,29 @@ impl MessageSender {
 
     /// Hands the Sink's batch to the session; see [`SINK_BATCH`].
     pub(super) fn hand_over_batch(&mut self) -> Result<()> {
-        if self.batch.is_empty() {
+        if self.batch.messages.is_empty() {
             return Ok(());
         }
-        hand_over(&mut self.batch, &mut self.shared.lock())
+        self.batch.hand_over(&mut self.shared.lock())
     }
 
     /// The Sink's `start_send` without the batch (the first message of a
     /// batch is checked here, under the lock), or once the batch is full;
     /// also every piece of a message ([`encode_piece`]).
-    #[inline(never)]
-    fn start_send_locked(&mut self, kind: DataKind, item: &Message) -> Result<()> {
+    fn start_send_locked(&mut self, kind: DataKind, item: Message) -> Result<()> {
         self.sink_ready = false;
         let mut s = self.shared.lock();
-        hand_over(&mut self.batch, &mut s)?;
+        self.batch.hand_over(&mut s)?;
         s.check_usable()?;
         let complete = item.is_message_complete();
         if complete
             && self.open.is_none()
-            && self.batch_limit != 0
+            && self.batch.limit != 0
             && item.data.len() <= SINK_BATCH_PAYLOAD
         {
             s.proto.check_message_send()?;
-            proto::encode_message(&mut self.batch, self.role, kind, &item.data);
+            self.batch.bytes = item.data.len();
+            self.batch.messages.push(item);
         } else {
             encode_piece(&mut self.open, &mut s, kind, &item.data, complete, true)?;
         }
@@ -106,7 +90,7 @@ impl MessageSender {
         let res = {
             let mut s = self.shared.lock();
             // Messages that can no longer go are dropped, as in `close`.
-            let _ = hand_over(&mut self.batch, &mut s);
+            let _ = self.batch.hand_over(&mut s);
             match &self.stash {
                 Some(stash) => self
                     .shared
@@ -116,23 +100,6 @@ impl MessageSender {
         };
         self.within(cx, res, self.close_timeout, TimeoutKind::Close)
     }
-}
-
-/// Hands `batch` (whole messages the Sink encoded) to the session, which
-/// checks the connection as it would for one message; on an error the
-/// messages are dropped, since they cannot be sent any more.
-fn hand_over(batch: &mut BytesMut, s: &mut Session) -> Result<()> {
-    if batch.is_empty() {
-        return Ok(());
-    }
-    let res = match s.check_usable() {
-        Ok(()) => s.proto.append_messages(batch).map_err(Error::from),
-        Err(e) => Err(e),
-    };
-    if res.is_err() {
-        batch.clear();
-    }
-    res
 }
 
 impl Drop for MessageSender {
@@ -149,14 +116,20 @@ impl futures_sink::Sink<Message> for MessageSender {
     /// Ready at once while the last `start_send` left room; otherwise
     /// waits for room under the lock, within the send timeout
     /// (`Timeout(Send)` after it; the messages queued stay queued).
-    #[inline]
     fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
         let this = self.get_mut();
         if this.sink_ready {
             // Known from the last start_send, which held the lock.
             return Poll::Ready(Ok(()));
         }
-        this.poll_ready_locked(cx)
+        let ready = {
+            let mut s = this.shared.lock();
+            this.batch.hand_over(&mut s)?;
+            s.poll_ready(cx, Side::Writer)
+        };
+        ready!(this.within(cx, ready, this.send_timeout, TimeoutKind::Send))?;
+        this.sink_ready = true;
+        Poll::Ready(Ok(()))
     }
 
     /// Queues the message; it leaves on flush or once the outbound buffer
@@ -179,13 +152,14 @@ impl futures_sink::Sink<Message> for MessageSender {
         if item.is_message_complete()
             && this.open.is_none()
             && item.data.len() <= SINK_BATCH_PAYLOAD
-            && !this.batch.is_empty()
-            && this.batch.len() < this.batch_limit
+            && !this.batch.messages.is_empty()
+            && this.batch.bytes < this.batch.limit
         {
-            proto::encode_message(&mut this.batch, this.role, kind, &item.data);
+            this.batch.bytes += item.data.len();
+            this.batch.messages.push(item);
             return Ok(());
         }
-        this.start_send_locked(kind, &item)
+        this.start_send_locked(kind, item)
     }
 
     /// Writes out what is queued, within the send timeout.
@@ -193,7 +167,7 @@ impl futures_sink::Sink<Message> for MessageSender {
         let this = self.get_mut();
         let res = {
             let mut s = this.shared.lock();
-            hand_over(&mut this.batch, &mut s)?;
+            this.batch.hand_over(&mut s)?;
             s.poll_flush(cx, Side::Writer)
         };
         this.within(cx, res, this.send_timeout, TimeoutKind::Send)

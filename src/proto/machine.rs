@@ -27,15 +27,13 @@
 use bytes::{Buf, Bytes, BytesMut};
 
 use super::deflate::{Codec, DeflateConfig};
-use super::mask::{MaskKeys, apply_mask_offset};
+use super::mask::{MaskKeySource, apply_mask_offset};
 use super::utf8::Utf8Validator;
 use super::{CloseFrame, FrameHeader, OpCode, ProtocolError};
 
 mod fast;
 mod send;
 mod write;
-
-pub(crate) use write::encode_message;
 
 /// Which end of the connection this is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -150,14 +148,13 @@ const MIN_RESERVE: usize = 4 * 1024;
 const RSV1: u8 = 0x4;
 
 /// One WebSocket connection's protocol state, for either role.
-#[derive(Debug)]
 pub struct Connection {
     config: Config,
     state: State,
     /// Frames waiting to be written to the peer.
     output: BytesMut,
     /// Masking keys (client role).
-    keys: MaskKeys,
+    keys: Box<dyn MaskKeySource>,
     /// The frame being received: its header is taken off the input, its
     /// payload is not all in yet.
     frame: Option<InFrame>,
@@ -174,6 +171,21 @@ pub struct Connection {
     /// The payload of the pong held back while the output is not empty
     /// (see [`Event::Ping`]).
     held_pong: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for Connection {
+    /// The state and what is in progress; no key material.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("config", &self.config)
+            .field("state", &self.state)
+            .field("output", &self.output.len())
+            .field("frame", &self.frame)
+            .field("message", &self.message)
+            .field("sending", &self.sending)
+            .field("held_pong", &self.held_pong.as_ref().map(Vec::len))
+            .finish_non_exhaustive()
+    }
 }
 
 /// A frame whose header was accepted and whose payload is arriving.
@@ -240,7 +252,7 @@ impl Connection {
             config,
             state: State::Open,
             output: BytesMut::new(),
-            keys: MaskKeys::new(),
+            keys: Box::new(crate::random::CsprngMaskKeys::new()),
             frame: None,
             message: None,
             utf8: Utf8Validator::new(),
@@ -254,6 +266,14 @@ impl Connection {
     /// The agreed permessage-deflate parameters, if the extension is on.
     pub fn deflate(&self) -> Option<&DeflateConfig> {
         self.deflate.as_ref().map(Codec::config)
+    }
+
+    /// Takes the masking keys of a client connection from `keys` instead
+    /// of the default [`CsprngMaskKeys`](crate::random::CsprngMaskKeys)
+    /// (for a deterministic test, or a generator of the caller's). Keys
+    /// must be unpredictable to the peer (RFC 6455 section 10.3).
+    pub fn set_mask_keys(&mut self, keys: Box<dyn MaskKeySource>) {
+        self.keys = keys;
     }
 
     /// The configuration.

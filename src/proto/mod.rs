@@ -37,7 +37,6 @@ pub mod utf8;
 pub use bytes::Bytes;
 pub use close::CloseFrame;
 pub use frame::{FrameHeader, OpCode};
-pub(crate) use machine::encode_message;
 pub use machine::{Config, Connection, DataKind, Event, Role, State};
 
 /// A violation of RFC 6455 by the peer, or something this side refuses

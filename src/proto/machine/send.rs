@@ -253,7 +253,7 @@ impl Connection {
         put_frame(
             &mut self.output,
             self.config.role,
-            &mut self.keys,
+            &mut *self.keys,
             b0,
             payload,
         );
@@ -264,25 +264,5 @@ impl Connection {
     /// in pieces is in progress), without encoding anything.
     pub(crate) fn check_message_send(&self) -> Result<(), ProtocolError> {
         self.check_send(true, 0)
-    }
-
-    /// Appends whole data frames that [`encode_message`](super::encode_message) wrote elsewhere
-    /// (the sending half batches small messages without the session lock),
-    /// with the checks [`encode_data`](Self::encode_data) makes of a whole
-    /// message: the connection is open and no message sent in pieces is in
-    /// progress, else [`ProtocolError::InvalidSend`] and the output is
-    /// untouched. Only for a connection without permessage-deflate (the
-    /// frames are not compressed). `frames` is left empty; when the output
-    /// is empty the two buffers are swapped rather than copied.
-    pub(crate) fn append_messages(&mut self, frames: &mut BytesMut) -> Result<(), ProtocolError> {
-        debug_assert!(self.deflate.is_none());
-        self.check_message_send()?;
-        if self.output.is_empty() {
-            std::mem::swap(&mut self.output, frames);
-        } else {
-            self.output.extend_from_slice(frames);
-        }
-        frames.clear();
-        Ok(())
     }
 }
