@@ -52,7 +52,7 @@ async fn main() -> wsock::Result<()> {
         }
         let url = format!("{base}/runCase?case={case}&agent={agent}");
         if let Err(e) = run_case(&url, control).await {
-            eprintln!("case {case}: {e}");
+            eprintln!("case {case}: {}", e.report());
         }
     }
 

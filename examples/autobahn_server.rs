@@ -43,7 +43,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let listener = Listener::bind(&*addr, options(deflate)).await?;
     println!("LISTENING {}", listener.local_addr().port());
-    listener.on_error(|peer, e| eprintln!("{peer:?}: {e}"));
+    listener.on_error(|peer, e| eprintln!("{peer:?}: {}", e.report()));
     listener.serve(echo).await?;
     Ok(())
 }

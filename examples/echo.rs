@@ -92,7 +92,7 @@ async fn echo_server(listener: Listener) -> wsock::Result<()> {
             };
             match result {
                 Ok((code, reason)) => println!("server: client closed with {code} {reason:?}"),
-                Err(e) => eprintln!("server: {e}"),
+                Err(e) => eprintln!("server: {}", e.report()),
             }
         })
         .await

@@ -53,8 +53,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("LISTENING {}", local.port());
     println!("open {scheme}://{local}/ in a browser");
     listener.on_error(|peer, e| match peer {
-        Some(peer) => eprintln!("{peer}: {e}"),
-        None => eprintln!("accept: {e}"),
+        Some(peer) => eprintln!("{peer}: {}", e.report()),
+        None => eprintln!("accept: {}", e.report()),
     });
     listener.serve(serve).await?;
     Ok(())
@@ -78,7 +78,11 @@ async fn serve(incoming: Incoming) {
         _ => incoming.respond(404, "text/plain", b"not found\n").await,
     };
     if let Err(e) = result {
-        eprintln!("{}: {e}", peer.map_or("?".into(), |p| p.to_string()));
+        eprintln!(
+            "{}: {}",
+            peer.map_or("?".into(), |p| p.to_string()),
+            e.report()
+        );
     }
 }
 

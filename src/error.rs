@@ -252,6 +252,10 @@ impl fmt::Display for TimeoutKind {
 ///
 /// The cause is kept: [`std::error::Error::source`] leads to the
 /// `io::Error`, the rustls error or the protocol violation behind it.
+///
+/// A variant that keeps a cause says only its own part and leaves the
+/// cause to [`source`](std::error::Error::source), so a printer that walks
+/// the chain (anyhow's `{:#}`, [`Error::report`]) shows each part once.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -286,13 +290,13 @@ pub enum Error {
     Timeout(TimeoutKind),
 
     /// The TLS layer failed (certificate problems included).
-    #[error("TLS error: {0}")]
+    #[error("TLS error")]
     Tls(#[source] rustls::Error),
 
     /// The upgrade handshake failed: a malformed or unacceptable answer, or
     /// an HTTP status other than 101 (kept, with its headers, in
     /// [`HandshakeError::Status`]).
-    #[error("WebSocket handshake failed: {0}")]
+    #[error("WebSocket handshake failed")]
     Handshake(#[from] HandshakeError),
 
     /// The HTTP proxy did not open the tunnel: it refused (its answer, with
@@ -300,17 +304,17 @@ pub enum Error {
     /// as some proxies answer a wrong credential, are
     /// [`WebErrorStatus::ProxyAuthenticationRequired`]), or its answer was
     /// malformed, too large or cut short.
-    #[error("HTTP proxy: {0}")]
-    Proxy(HandshakeError),
+    #[error("HTTP proxy did not open the tunnel")]
+    Proxy(#[source] HandshakeError),
 
     /// The peer violated RFC 6455 (or we refused what it sent, such as a
     /// message over the size limit). The connection was closed with
     /// [`ProtocolError::close_code`].
-    #[error("protocol error: {0}")]
+    #[error("WebSocket protocol error")]
     Protocol(#[from] ProtocolError),
 
     /// A transport error after the connection was made.
-    #[error("I/O error: {0}")]
+    #[error("I/O error")]
     Io(#[source] io::Error),
 
     /// The connection is closed (the close handshake finished, or the socket
@@ -337,6 +341,26 @@ pub enum Error {
 }
 
 impl Error {
+    /// This error and each of its causes, joined with `": "`: the whole
+    /// story in one line, for a log or a close reason.
+    ///
+    /// ```
+    /// use std::io;
+    /// let e = wsock::Error::Io(io::Error::new(io::ErrorKind::UnexpectedEof, "peer went away"));
+    /// assert_eq!(e.to_string(), "I/O error");
+    /// assert_eq!(e.report(), "I/O error: peer went away");
+    /// ```
+    pub fn report(&self) -> String {
+        let mut text = self.to_string();
+        let mut cause = std::error::Error::source(self);
+        while let Some(c) = cause {
+            text.push_str(": ");
+            text.push_str(&c.to_string());
+            cause = c.source();
+        }
+        text
+    }
+
     /// The WinRT `WebErrorStatus` this error maps to.
     ///
     /// ```
@@ -494,6 +518,97 @@ pub(crate) fn tls_status(e: &rustls::Error) -> WebErrorStatus {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One of every variant, each with a cause where it keeps one. The
+    /// match has no wildcard: a new variant does not compile until it is
+    /// listed here.
+    fn one_of_each() -> Vec<Error> {
+        let io = |msg: &str| io::Error::new(io::ErrorKind::UnexpectedEof, msg.to_owned());
+        let response = || {
+            Box::new(HttpResponse {
+                status: 401,
+                reason: "Unauthorized".into(),
+                headers: vec![("location".into(), "wss://elsewhere/".into())],
+                body: bytes::Bytes::new(),
+            })
+        };
+        let all = vec![
+            Error::InvalidArgument("bad URL".into()),
+            Error::Resolve {
+                host: "example.invalid".into(),
+                source: io("no such host"),
+            },
+            Error::Connect {
+                addr: "127.0.0.1:1".parse().unwrap(),
+                source: io("connection refused"),
+            },
+            Error::Timeout(TimeoutKind::Receive),
+            Error::Tls(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::UnknownIssuer,
+            )),
+            Error::Handshake(HandshakeError::Status(response())),
+            Error::Handshake(HandshakeError::InsecureRedirect(response())),
+            Error::Handshake(HandshakeError::CrossOriginClientCertificate(response())),
+            Error::Proxy(HandshakeError::Status(response())),
+            Error::Protocol(ProtocolError::InvalidUtf8),
+            Error::Io(io("unexpected end of file")),
+            Error::ConnectionClosed,
+            Error::Canceled,
+            Error::PeerClosed {
+                code: 1011,
+                reason: "boom".into(),
+            },
+        ];
+        for e in &all {
+            match e {
+                Error::InvalidArgument(_)
+                | Error::Resolve { .. }
+                | Error::Connect { .. }
+                | Error::Timeout(_)
+                | Error::Tls(_)
+                | Error::Handshake(_)
+                | Error::Proxy(_)
+                | Error::Protocol(_)
+                | Error::Io(_)
+                | Error::ConnectionClosed
+                | Error::Canceled
+                | Error::PeerClosed { .. } => {}
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn no_message_repeats_its_source() {
+        let mut errors = one_of_each();
+        // The stream socket hands a peer's close out inside an io::Error.
+        errors.push(Error::Io(io::Error::new(
+            io::ErrorKind::ConnectionAborted,
+            Error::PeerClosed {
+                code: 1011,
+                reason: "boom".into(),
+            },
+        )));
+        for e in &errors {
+            let mut level: &dyn std::error::Error = e;
+            while let Some(cause) = level.source() {
+                let (own, theirs) = (level.to_string(), cause.to_string());
+                assert!(
+                    !theirs.is_empty() && !own.contains(&theirs),
+                    "{own:?} repeats its source {theirs:?} ({e:?})"
+                );
+                level = cause;
+            }
+            // Every part of the story is told once, in order.
+            let report = e.report();
+            assert!(report.starts_with(&e.to_string()), "{report}");
+        }
+        let e = Error::Io(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "unexpected end of file",
+        ));
+        assert_eq!(e.report(), "I/O error: unexpected end of file");
+    }
 
     #[test]
     fn transport_errors_map_to_their_status() {

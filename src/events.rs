@@ -178,7 +178,7 @@ impl MessageWebSocket {
                     Err(e) => {
                         break ClosedEventArgs {
                             code: close::ABNORMAL,
-                            reason: e.to_string(),
+                            reason: e.report(),
                             error: Some(e),
                         };
                     }

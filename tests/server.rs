@@ -449,7 +449,7 @@ async fn the_listener_keeps_accepting_after_failed_connections() {
     let _silent = TcpStream::connect(addr).await.unwrap();
     let mut seen = Vec::new();
     for _ in 0..2 {
-        seen.push(errors.recv().await.unwrap().to_string());
+        seen.push(errors.recv().await.unwrap().report());
     }
     seen.sort();
     assert!(seen[0].contains("connection closed during"), "{seen:?}");
