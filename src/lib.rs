@@ -4,6 +4,7 @@
 
 pub mod certificates;
 mod client;
+pub mod close_status;
 mod connect;
 pub mod control;
 mod credential;

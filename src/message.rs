@@ -131,11 +131,12 @@ fn type_of(k: DataKind) -> MessageType {
 }
 
 /// Checks a close code and reason a user may send (the browser rules):
-/// code 1000 or 3000-4999, reason at most 123 bytes.
+/// any code an endpoint may send (see
+/// [`close_status`](crate::close_status)), reason at most 123 bytes.
 pub(crate) fn user_close_frame(code: u16, reason: &str) -> Result<CloseFrame> {
-    if !proto::close::is_user_code(code) {
+    if let Some(why) = proto::close::why_not_sendable(code) {
         return Err(Error::invalid(format!(
-            "close code {code} may not be sent by an application (1000 or 3000-4999)"
+            "close code {code} cannot be sent: {why}"
         )));
     }
     if reason.len() > 123 {
@@ -341,7 +342,9 @@ impl MessageWebSocket {
         self.receiver.receive()
     }
 
-    /// Closes with `code` (1000 or 3000-4999) and `reason` (at most 123
+    /// Closes with `code` (any code an endpoint may send: 1000-1003,
+    /// 1007-1014, 3000-4999; [`close_status`](crate::close_status) names the
+    /// common ones) and `reason` (at most 123
     /// bytes): sends the close frame and waits, up to the close timeout, for
     /// the peer's answer.
     ///

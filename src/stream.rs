@@ -141,7 +141,8 @@ impl StreamWebSocket {
         (self.reader, self.writer)
     }
 
-    /// Sends what is gathered, closes with `code` (1000 or 3000-4999) and
+    /// Sends what is gathered, closes with `code` (any code an endpoint may
+    /// send, see [`close_status`](crate::close_status)) and
     /// `reason` (at most 123 bytes) and waits, up to the close timeout, for
     /// the peer's close. Unread data is discarded.
     pub async fn close(&mut self, code: u16, reason: &str) -> Result<()> {

@@ -187,7 +187,7 @@ async fn close_arguments_are_checked() {
     let mut ws = MessageWebSocket::connect(&format!("ws://{addr}/"), control())
         .await
         .unwrap();
-    for code in [0, 999, 1001, 1005, 1006, 1015, 2999, 5000] {
+    for code in [0, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000] {
         let e = ws.close(code, "").await.unwrap_err();
         assert!(e.is_invalid_argument(), "{code}: {e}");
     }

@@ -2,7 +2,7 @@
 //! the public API.
 
 use bytes::BytesMut;
-use wsock::proto::close::{self, CloseFrame, is_user_code, is_valid_wire_code};
+use wsock::proto::close::{self, CloseFrame, is_valid_wire_code, why_not_sendable};
 use wsock::proto::mask::{MaskKeySource, apply_mask, apply_mask_offset};
 use wsock::proto::utf8::Utf8Validator;
 use wsock::proto::{FrameHeader, OpCode, ProtocolError};
@@ -289,8 +289,13 @@ fn close_codes() {
             }))
         );
     }
-    assert!(is_user_code(close::NORMAL) && is_user_code(3000) && is_user_code(4999));
-    assert!(!is_user_code(close::GOING_AWAY) && !is_user_code(2999) && !is_user_code(5000));
+    for code in 0..=u16::MAX {
+        assert_eq!(
+            why_not_sendable(code).is_none(),
+            is_valid_wire_code(code),
+            "{code}"
+        );
+    }
 }
 
 #[test]

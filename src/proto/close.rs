@@ -2,8 +2,9 @@
 //!
 //! A close frame's payload is empty or a big-endian 2-byte code followed by
 //! a UTF-8 reason of at most 123 bytes (the 125 bytes of a control frame
-//! less the code). [`is_valid_wire_code`] says which codes may travel,
-//! [`is_user_code`] which of those an application may choose.
+//! less the code). [`is_valid_wire_code`] says which codes may travel
+//! (and so which an application may send), [`why_not_sendable`] why the
+//! others may not.
 //!
 //! ```
 //! use bytes::BytesMut;
@@ -71,17 +72,28 @@ pub fn is_valid_wire_code(code: u16) -> bool {
     matches!(code, 1000..=1003 | 1007..=1014 | 3000..=4999)
 }
 
-/// True for the codes an application may put in its own close: 1000
-/// (normal closure) and 3000-4999 (registered libraries and private use).
-/// The other valid codes describe conditions the library itself reports.
+/// Why `code` cannot be put in a close frame, or `None` when it can (the
+/// codes of [`is_valid_wire_code`]). An application may send any of those,
+/// 1001 "going away" and 1011 "internal error" included: a server that
+/// restarts says so with 1001 or 1012.
 ///
 /// ```
-/// use wsock::proto::close::is_user_code;
-/// assert!(is_user_code(1000) && is_user_code(3000) && is_user_code(4999));
-/// assert!(!is_user_code(1001) && !is_user_code(5000));
+/// use wsock::proto::close::why_not_sendable;
+/// assert_eq!(why_not_sendable(1001), None);
+/// assert_eq!(why_not_sendable(1004), Some("1004 is reserved"));
+/// assert!(why_not_sendable(1006).is_some() && why_not_sendable(2999).is_some());
 /// ```
-pub fn is_user_code(code: u16) -> bool {
-    matches!(code, 1000 | 3000..=4999)
+pub fn why_not_sendable(code: u16) -> Option<&'static str> {
+    match code {
+        _ if is_valid_wire_code(code) => None,
+        1004 => Some("1004 is reserved"),
+        NO_STATUS | ABNORMAL | TLS_HANDSHAKE => {
+            Some("1005, 1006 and 1015 only report what happened locally and never go on the wire")
+        }
+        0..=999 => Some("codes below 1000 are not used"),
+        5000.. => Some("codes above 4999 are not valid"),
+        _ => Some("the code is not assigned (RFC 6455 section 7.4 and the IANA registry)"),
+    }
 }
 
 /// The payload of a close frame: a code and a UTF-8 reason.

@@ -163,9 +163,7 @@ impl Connection {
     ///
     /// The checks are [`close::is_valid_wire_code`](crate::proto::close::is_valid_wire_code)
     /// and the reason's length; either failing is
-    /// [`ProtocolError::InvalidSend`]. Whether the application may choose
-    /// the code ([`close::is_user_code`](crate::proto::close::is_user_code)) is the
-    /// caller's policy. Once the peer's close came the reply was already
+    /// [`ProtocolError::InvalidSend`]. Once the peer's close came the reply was already
     /// queued by [`decode`](Self::decode), so this does nothing then either.
     pub fn encode_close(&mut self, frame: Option<&CloseFrame>) -> Result<(), ProtocolError> {
         if self.state != State::Open {
