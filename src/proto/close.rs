@@ -188,7 +188,7 @@ mod tests {
             .collect();
         assert_eq!(valid, expected);
         for c in 0..=u16::MAX {
-            assert_eq!(is_user_code(c), c == 1000 || (3000..5000).contains(&c));
+            assert_eq!(why_not_sendable(c).is_none(), is_valid_wire_code(c), "{c}");
         }
     }
 
