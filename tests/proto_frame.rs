@@ -2,7 +2,7 @@
 //! the public API.
 
 use bytes::BytesMut;
-use wsock::proto::close::{self, CloseFrame, is_valid_wire_code, why_not_sendable};
+use wsock::proto::close::{CloseFrame, is_valid_wire_code, why_not_sendable};
 use wsock::proto::mask::{MaskKeySource, apply_mask, apply_mask_offset};
 use wsock::proto::utf8::Utf8Validator;
 use wsock::proto::{FrameHeader, OpCode, ProtocolError};
