@@ -253,7 +253,14 @@ impl MessageWebSocket {
         self.sender.message_type = message_type;
     }
 
-    /// Sends one whole message of the current [`message_type`](Self::message_type).
+    /// Sends one whole message of the current [`message_type`](Self::message_type):
+    /// **binary by default** (WinRT's default
+    /// [`MessageType::Binary`](crate::MessageType::Binary)), whatever the
+    /// bytes are. Set [`MessageWebSocketControl::message_type`] to
+    /// [`MessageType::Utf8`](crate::MessageType::Utf8) (or call
+    /// [`set_message_type`](Self::set_message_type)) for text, or use
+    /// [`send_text`](Self::send_text) / [`send_binary`](Self::send_binary),
+    /// which say what they send.
     ///
     /// Cancel safety: see [`MessageSender::send_binary`].
     pub async fn send(&mut self, data: impl AsRef<[u8]>) -> Result<()> {
@@ -329,6 +336,22 @@ impl MessageWebSocket {
     }
 
     /// The next message, or the peer's close.
+    ///
+    /// **Receive timeout:** `receive()` fails with
+    /// [`Error::Timeout`](crate::Error::Timeout)`(Receive)` after
+    /// [`MessageWebSocketControl::receive_timeout`] without a message, 30 s
+    /// by default as in WinRT, so an idle wait ends. The socket stays
+    /// usable: call `receive()` again. To wait as long as the connection
+    /// lives, turn it off before connecting:
+    ///
+    /// ```
+    /// let mut control = wsock::MessageWebSocketControl::default();
+    /// control.receive_timeout = None;
+    /// ```
+    ///
+    /// (or [`MessageReceiver::set_receive_timeout`] on a split receiver).
+    /// The `Stream` face ([`futures_core::Stream::poll_next`]) and the
+    /// events adapter apply no receive timeout.
     ///
     /// Cancel safety: dropping the future loses nothing, also in the middle
     /// of a fragmented message (the pieces read so far are kept for the

@@ -1,6 +1,6 @@
 //! The crate's random source: masking keys (RFC 6455 section 10.3) and
 //! the handshake's `Sec-WebSocket-Key` nonce. Kept out of the sans-IO core,
-//! which is handed a [`MaskKeySource`](crate::proto::mask::MaskKeySource)
+//! which is handed a [`crate::proto::mask::MaskKeySource`]
 //! instead of reading a generator (or a clock) of its own.
 
 use std::fmt;
