@@ -539,11 +539,6 @@ impl Session {
         Poll::Ready(())
     }
 
-    /// This side's address, for TCP-based transports (a system call).
-    pub(crate) fn local_addr(&self) -> Option<std::net::SocketAddr> {
-        self.io.local_addr()
-    }
-
     /// Called when the socket is dropped while open: queue a close with
     /// `code` and push it out without waiting.
     pub(crate) fn close_on_drop(&mut self, code: u16) {
@@ -590,11 +585,6 @@ impl Shared {
             spawn_keep_alive(Arc::downgrade(&shared.session), first);
         }
         shared
-    }
-
-    /// A handle to the session that does not keep it alive.
-    pub(crate) fn downgrade(&self) -> std::sync::Weak<Mutex<Session>> {
-        Arc::downgrade(&self.session)
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, Session> {
@@ -655,22 +645,14 @@ impl Shared {
 
 impl Drop for Shared {
     /// Dropping the user's last handle to an open socket closes it with 1001
-    /// (going away), without waiting; see also `Stats::local_address`.
+    /// (going away), without waiting.
     fn drop(&mut self) {
         let last = self
             .handles
             .take()
             .is_some_and(|h| Arc::into_inner(h).is_some());
         if last {
-            let mut session = self.lock();
-            session.close_on_drop(proto::close::GOING_AWAY);
-            // An information object that outlives the socket still answers
-            // `local_address`: read it now, while the session is alive.
-            // Nobody else holding the statistics means nobody can ask.
-            if Arc::strong_count(&session.stats) > 1 {
-                let s = &*session;
-                s.stats.local_address(|| s.local_addr());
-            }
+            self.lock().close_on_drop(proto::close::GOING_AWAY);
         } else {
             // The other half may wait for this one to go (a close of the
             // output then reads the peer's close itself).

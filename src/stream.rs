@@ -83,8 +83,6 @@ pub struct StreamWriteHalf {
 /// WinRT's `StreamWebSocket` over Tokio: `AsyncRead` + `AsyncWrite`.
 #[derive(Debug)]
 pub struct StreamWebSocket {
-    // First, so that it is dropped before the halves (see
-    // `Stats::local_address`).
     info: StreamWebSocketInformation,
     reader: StreamReadHalf,
     writer: StreamWriteHalf,
@@ -104,11 +102,7 @@ impl StreamWebSocket {
         let stats = session.stats.clone();
         let o = session.opts.clone();
         let shared = Shared::new(session);
-        let info = StreamWebSocketInformation {
-            facts,
-            stats,
-            session: shared.downgrade(),
-        };
+        let info = StreamWebSocketInformation { facts, stats };
         StreamWebSocket {
             info,
             reader: StreamReadHalf {
