@@ -129,6 +129,7 @@ pub(crate) async fn open(
             }
         };
         let facts = ConnectionFacts {
+            local_address: io.local_addr(),
             // The address connected to: what `io.peer_addr()` would ask the
             // socket for.
             remote_address: Some(remote),

@@ -9,15 +9,14 @@
 //! waiting to move (the link, not the application, set the pace).
 
 use std::net::SocketAddr;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 use rustls::pki_types::CertificateDer;
 
 use crate::certificates::{ChainValidationResult, SocketSslErrorSeverity, severity_of};
 use crate::proto::deflate::DeflateConfig;
-use crate::session::Session;
 
 /// Length of one bandwidth sampling window.
 pub const WINDOW: Duration = Duration::from_millis(250);
@@ -127,15 +126,6 @@ pub(crate) struct Stats {
     outbound: Mutex<Direction>,
     inbound: Mutex<Direction>,
     rtt: Mutex<Rtt>,
-    /// This side's address, read from the socket (a system call) the first
-    /// time an information object asks for it, always with the session
-    /// locked. When the user's last handle to the socket goes while some
-    /// information object still holds these statistics, it fills this in
-    /// before letting go of the session, so that an information object
-    /// answers as long as it lives. The sockets drop their own information
-    /// object before their halves: a connection nobody asked about never
-    /// makes the call.
-    local_address: OnceLock<Option<SocketAddr>>,
 }
 
 impl Stats {
@@ -149,20 +139,6 @@ impl Stats {
         self.received.fetch_add(n as u64, Ordering::Relaxed);
         let mut d = self.inbound.lock().unwrap_or_else(|p| p.into_inner());
         d.record(n, Instant::now());
-    }
-
-    /// [`Stats::local_address`], filled in from `read` if nothing did yet.
-    /// Call with the session locked.
-    pub(crate) fn local_address(
-        &self,
-        read: impl FnOnce() -> Option<SocketAddr>,
-    ) -> Option<SocketAddr> {
-        *self.local_address.get_or_init(read)
-    }
-
-    /// [`Stats::local_address`] if it is known.
-    fn known_local_address(&self) -> Option<Option<SocketAddr>> {
-        self.local_address.get().copied()
     }
 
     pub(crate) fn record_rtt(&self, rtt: Duration) {
@@ -211,6 +187,10 @@ impl Stats {
 /// What both sockets' information share.
 #[derive(Debug, Clone)]
 pub(crate) struct ConnectionFacts {
+    /// This side's address, read from the transport when the connection
+    /// is made (the tunnel's through a proxy); `None` for a transport that
+    /// is not TCP-based.
+    pub(crate) local_address: Option<SocketAddr>,
     pub(crate) remote_address: Option<SocketAddr>,
     pub(crate) protocol: Option<String>,
     pub(crate) server_certificates: Vec<CertificateDer<'static>>,
@@ -223,20 +203,12 @@ pub(crate) struct ConnectionFacts {
 macro_rules! information_common {
     ($ty:ident) => {
         impl $ty {
-            /// The local address of the connection.
+            /// The local address of the connection (the tunnel's through
+            /// a proxy), read when it was made: the same answer for as long
+            /// as this object lives, after the socket too. `None` for a
+            /// transport that is not TCP-based.
             pub fn local_address(&self) -> Option<SocketAddr> {
-                if let Some(known) = self.stats.known_local_address() {
-                    return known;
-                }
-                match self.session.upgrade() {
-                    Some(session) => {
-                        let session = session.lock().unwrap_or_else(|p| p.into_inner());
-                        self.stats.local_address(|| session.local_addr())
-                    }
-                    // The socket is gone: it read the address on its way
-                    // out (this object holds the statistics).
-                    None => self.stats.known_local_address().flatten(),
-                }
+                self.facts.local_address
             }
 
             /// The peer's address.
@@ -319,8 +291,6 @@ macro_rules! information_common {
 pub struct MessageWebSocketInformation {
     pub(crate) facts: ConnectionFacts,
     pub(crate) stats: std::sync::Arc<Stats>,
-    /// Where [`local_address`](Self::local_address) is read from.
-    pub(crate) session: Weak<Mutex<Session>>,
 }
 information_common!(MessageWebSocketInformation);
 
@@ -330,8 +300,6 @@ information_common!(MessageWebSocketInformation);
 pub struct StreamWebSocketInformation {
     pub(crate) facts: ConnectionFacts,
     pub(crate) stats: std::sync::Arc<Stats>,
-    /// Where [`local_address`](Self::local_address) is read from.
-    pub(crate) session: Weak<Mutex<Session>>,
 }
 information_common!(StreamWebSocketInformation);
 

@@ -164,9 +164,6 @@ pub(crate) fn user_close_frame(code: u16, reason: &str) -> Result<CloseFrame> {
 /// waiting.
 #[derive(Debug)]
 pub struct MessageWebSocket {
-    // First, so that it is dropped before the halves: the session then
-    // knows that no information object outlives it (see
-    // `Stats::local_address`).
     info: MessageWebSocketInformation,
     sender: MessageSender,
     receiver: MessageReceiver,
@@ -203,11 +200,7 @@ impl MessageWebSocket {
             ..Batch::default()
         };
         let shared = Shared::new(session);
-        let info = MessageWebSocketInformation {
-            facts,
-            stats,
-            session: shared.downgrade(),
-        };
+        let info = MessageWebSocketInformation { facts, stats };
         MessageWebSocket {
             info,
             sender: MessageSender {

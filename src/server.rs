@@ -421,6 +421,7 @@ impl Incoming {
         config.max_message_size = o.max_message_size;
         config.deflate = deflate;
         let facts = ConnectionFacts {
+            local_address: self.io.local_addr(),
             remote_address: self.io.peer_addr(),
             protocol: protocol.map(str::to_owned),
             server_certificates: Vec::new(),

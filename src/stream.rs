@@ -20,6 +20,16 @@
 //! [`StreamWebSocket::close`] runs the whole handshake at once, discarding
 //! unread data.
 //!
+//! A write or flush that waits for the transport fails with
+//! [`TimeoutKind::Send`] once it has waited the send timeout, a shutdown
+//! with [`TimeoutKind::Close`] after the close timeout, each counted from
+//! its own first wait: a call left waiting (dropped by `select!` or a
+//! timeout) does not shorten or lengthen a different call after it. A
+//! read that waits fails with [`TimeoutKind::Receive`] once the receive
+//! timeout has passed since the first wait after the last read that
+//! returned (a read left waiting and then polled again goes on with the
+//! same wait).
+//!
 //! ```no_run
 //! use tokio::io::{AsyncReadExt, AsyncWriteExt};
 //! use wsock::{StreamWebSocket, StreamWebSocketControl};
@@ -51,7 +61,7 @@ use crate::error::{Error, Result, TimeoutKind};
 use crate::information::{ConnectionFacts, StreamWebSocketInformation};
 use crate::message::user_close_frame;
 use crate::proto::{self, CloseFrame, DataKind, Event, ProtocolError};
-use crate::session::{Session, Shared, Side, with_timeout};
+use crate::session::{Deadline, Session, Shared, Side, with_timeout};
 
 /// The reading half of a [`StreamWebSocket`].
 #[derive(Debug)]
@@ -77,14 +87,25 @@ pub struct StreamWriteHalf {
     shut: bool,
     close_timeout: Option<Duration>,
     send_timeout: Option<Duration>,
-    deadline: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// The time limit of the write, flush or shutdown that waits; see
+    /// [`StreamWriteHalf::poll_timed`].
+    deadline: Deadline,
+    /// The call that waits and when its limit ends (armed by `deadline`).
+    waiting: Option<(WriteCall, tokio::time::Instant)>,
+}
+
+/// The `AsyncWrite` call a writer waits in: each gets a time limit of its
+/// own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum WriteCall {
+    Write,
+    Flush,
+    Shutdown,
 }
 
 /// WinRT's `StreamWebSocket` over Tokio: `AsyncRead` + `AsyncWrite`.
 #[derive(Debug)]
 pub struct StreamWebSocket {
-    // First, so that it is dropped before the halves (see
-    // `Stats::local_address`).
     info: StreamWebSocketInformation,
     reader: StreamReadHalf,
     writer: StreamWriteHalf,
@@ -104,11 +125,7 @@ impl StreamWebSocket {
         let stats = session.stats.clone();
         let o = session.opts.clone();
         let shared = Shared::new(session);
-        let info = StreamWebSocketInformation {
-            facts,
-            stats,
-            session: shared.downgrade(),
-        };
+        let info = StreamWebSocketInformation { facts, stats };
         StreamWebSocket {
             info,
             reader: StreamReadHalf {
@@ -126,7 +143,8 @@ impl StreamWebSocket {
                 shut: false,
                 close_timeout: o.close_timeout,
                 send_timeout: o.send_timeout,
-                deadline: None,
+                deadline: Deadline::default(),
+                waiting: None,
             },
         }
     }
@@ -389,39 +407,64 @@ impl StreamWriteHalf {
     }
 }
 
+impl StreamWriteHalf {
+    /// Polls `f`, the body of `call`, under that call's time limit.
+    ///
+    /// The limit runs from the first `Pending` of a wait and the wait ends
+    /// when a call is ready. A wait left unfinished (a write dropped by
+    /// `select!` or a timeout) does not count against a different call that
+    /// follows: a flush after a write, or a write after a shutdown (whose
+    /// limit is the close timeout), starts its own limit. `AsyncWrite`
+    /// calls carry no identity of their own, so the same call polled again
+    /// (with the same data or not) goes on with the wait it is in.
+    fn poll_timed<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        call: WriteCall,
+        f: impl FnOnce(&mut Self, &mut Context<'_>) -> Poll<io::Result<T>>,
+    ) -> Poll<io::Result<T>> {
+        if let Poll::Ready(v) = f(self, cx) {
+            self.waiting = None;
+            return Poll::Ready(v);
+        }
+        let (limit, kind) = match call {
+            WriteCall::Write | WriteCall::Flush => (self.send_timeout, TimeoutKind::Send),
+            WriteCall::Shutdown => (self.close_timeout, TimeoutKind::Close),
+        };
+        let mut armed = match self.waiting {
+            Some((waiting, until)) if waiting == call => Some(until),
+            _ => None,
+        };
+        let expired = self.deadline.poll_expired(cx, &mut armed, limit, kind);
+        self.waiting = armed.map(|until| (call, until));
+        match expired {
+            Poll::Ready(e) => {
+                self.waiting = None;
+                Poll::Ready(Err(e.into()))
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
 impl AsyncWrite for StreamWriteHalf {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         data: &[u8],
     ) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
-        let (limit, mut slot) = (this.send_timeout, this.deadline.take());
-        let res = poll_deadline(&mut slot, limit, TimeoutKind::Send, cx, |cx| {
-            this.poll_write_inner(cx, data)
-        });
-        this.deadline = slot;
-        res
+        self.get_mut()
+            .poll_timed(cx, WriteCall::Write, |w, cx| w.poll_write_inner(cx, data))
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        let (limit, mut slot) = (this.send_timeout, this.deadline.take());
-        let res = poll_deadline(&mut slot, limit, TimeoutKind::Send, cx, |cx| {
-            this.poll_flush_inner(cx)
-        });
-        this.deadline = slot;
-        res
+        self.get_mut()
+            .poll_timed(cx, WriteCall::Flush, Self::poll_flush_inner)
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        let (limit, mut slot) = (this.close_timeout, this.deadline.take());
-        let res = poll_deadline(&mut slot, limit, TimeoutKind::Close, cx, |cx| {
-            this.poll_shutdown_inner(cx)
-        });
-        this.deadline = slot;
-        res
+        self.get_mut()
+            .poll_timed(cx, WriteCall::Shutdown, Self::poll_shutdown_inner)
     }
 }
 

@@ -413,10 +413,9 @@ async fn close_succeeds_when_the_server_keeps_tcp_open_after_the_handshake() {
         .expect("the handshake completed: close succeeds");
 }
 
-/// The local address is read from the socket only when asked for; an
-/// information object kept after the socket is gone (never asked while
-/// it lived) still has it, on both ends, and it is the address the peer
-/// sees.
+/// An information object kept after the socket is gone (never asked while
+/// it lived) still has the local address, on both ends, and it is the
+/// address the peer sees.
 #[tokio::test]
 async fn information_keeps_the_local_address_after_the_socket() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -2,7 +2,11 @@
 
 mod common;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
 use wsock::server::{self, AcceptOptions};
 use wsock::{StreamWebSocket, StreamWebSocketControl, WebErrorStatus};
@@ -126,11 +130,11 @@ async fn vanishing_server(reset: bool) -> String {
             .unwrap();
         out.extend_from_slice(conn.output());
         tcp.write_all(&out).await.unwrap();
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
         if reset {
             // Linger 0 makes the close a reset; with a zero time it does not block.
             #[allow(deprecated)]
-            tcp.set_linger(Some(std::time::Duration::ZERO)).unwrap();
+            tcp.set_linger(Some(Duration::ZERO)).unwrap();
         }
         drop(tcp);
     });
@@ -219,4 +223,111 @@ async fn information_keeps_the_local_address_after_the_socket() {
     drop(ws);
     assert_eq!(kept.local_address(), Some(server.await.unwrap()));
     assert_eq!(kept.remote_address(), Some(addr));
+}
+
+/// A client stream socket whose peer completed the handshake and then
+/// never reads, with a short send timeout.
+async fn never_read_peer(send: Duration, close: Duration) -> StreamWebSocket {
+    let addr = common::raw::upgraded_then(|tcp| async move {
+        // Hold the connection, never read.
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        drop(tcp);
+    })
+    .await;
+    let mut control = StreamWebSocketControl::default();
+    control.send_timeout = Some(send);
+    control.close_timeout = Some(close);
+    StreamWebSocket::connect(&format!("ws://{addr}/"), control)
+        .await
+        .unwrap()
+}
+
+/// Polls `op` until it fails; how long it waited, from just before the
+/// poll that first found it `Pending`, and the error.
+async fn wait_for_failure<T: std::fmt::Debug>(
+    mut op: impl FnMut(&mut Context<'_>) -> Poll<std::io::Result<T>>,
+) -> (Duration, std::io::Error) {
+    let mut waiting_since = None;
+    let err = std::future::poll_fn(|cx| {
+        loop {
+            let before = Instant::now();
+            match op(cx) {
+                Poll::Ready(Ok(_)) => waiting_since = None,
+                Poll::Ready(Err(e)) => return Poll::Ready(e),
+                Poll::Pending => {
+                    waiting_since.get_or_insert(before);
+                    return Poll::Pending;
+                }
+            }
+        }
+    })
+    .await;
+    (waiting_since.expect("it waited").elapsed(), err)
+}
+
+/// Writes until a write waits (the transport is full); leaves it waiting.
+async fn fill(ws: &mut StreamWebSocket) {
+    let chunk = vec![0x5au8; 64 * 1024];
+    std::future::poll_fn(|cx| {
+        loop {
+            match Pin::new(&mut *ws).poll_write(cx, &chunk) {
+                Poll::Ready(Ok(_)) => {}
+                Poll::Ready(Err(e)) => panic!("{e}"),
+                Poll::Pending => return Poll::Ready(()),
+            }
+        }
+    })
+    .await
+}
+
+/// `waited` is within the send timeout: not before it, and not a whole
+/// limit after (twice the limit is far beyond any scheduling delay: a
+/// bound on correctness, not on speed).
+fn assert_send_timeout(waited: Duration, err: &std::io::Error, limit: Duration) {
+    assert_eq!(err.kind(), std::io::ErrorKind::TimedOut, "{err}");
+    assert!(
+        waited >= limit && waited < 2 * limit,
+        "timed out after {waited:?} of waiting, limit {limit:?}"
+    );
+}
+
+const SEND_LIMIT: Duration = Duration::from_millis(300);
+
+/// A stream write that cannot make progress (the peer never reads) fails
+/// with the send timeout, counted from the first `Pending` of the write
+/// that stalls.
+#[tokio::test]
+async fn stalled_write_times_out_within_the_send_timeout() {
+    let mut ws = never_read_peer(SEND_LIMIT, Duration::from_secs(10)).await;
+    let chunk = vec![0x5au8; 64 * 1024];
+    let (waited, err) = wait_for_failure(|cx| Pin::new(&mut ws).poll_write(cx, &chunk)).await;
+    assert_send_timeout(waited, &err, SEND_LIMIT);
+}
+
+/// A write left waiting (as `select!` or a timeout leaves it) does not lend
+/// its timer to the flush that follows: the flush gets the whole send
+/// timeout from when it begins to wait, not what was left of the write's.
+#[tokio::test]
+async fn flush_after_an_abandoned_write_gets_the_whole_send_timeout() {
+    let mut ws = never_read_peer(SEND_LIMIT, Duration::from_secs(10)).await;
+    fill(&mut ws).await;
+    tokio::time::sleep(SEND_LIMIT / 2).await;
+    let (waited, err) = wait_for_failure(|cx| Pin::new(&mut ws).poll_flush(cx)).await;
+    assert_send_timeout(waited, &err, SEND_LIMIT);
+}
+
+/// A shutdown left waiting (its limit the close timeout) does not lend its
+/// timer to a flush that follows: the flush fails by the send timeout, not
+/// by the (much longer) close timeout.
+#[tokio::test]
+async fn flush_after_an_abandoned_shutdown_times_out_by_the_send_timeout() {
+    let mut ws = never_read_peer(SEND_LIMIT, Duration::from_secs(5)).await;
+    fill(&mut ws).await;
+    // Bytes gathered, then a shutdown that must wait to send them.
+    let gathered = std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut ws).poll_write(cx, b"x")));
+    assert!(matches!(gathered.await, Poll::Ready(Ok(1))));
+    let shutdown = std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut ws).poll_shutdown(cx)));
+    assert!(shutdown.await.is_pending());
+    let (waited, err) = wait_for_failure(|cx| Pin::new(&mut ws).poll_flush(cx)).await;
+    assert_send_timeout(waited, &err, SEND_LIMIT);
 }
