@@ -135,10 +135,11 @@ impl Stats {
         d.record(n, Instant::now());
     }
 
-    pub(crate) fn record_received(&self, n: usize) {
+    /// Counts `n` bytes from the peer, come at `now`.
+    pub(crate) fn record_received(&self, n: usize, now: Instant) {
         self.received.fetch_add(n as u64, Ordering::Relaxed);
         let mut d = self.inbound.lock().unwrap_or_else(|p| p.into_inner());
-        d.record(n, Instant::now());
+        d.record(n, now);
     }
 
     pub(crate) fn record_rtt(&self, rtt: Duration) {

@@ -331,9 +331,12 @@ impl MessageWebSocket {
     /// The next message, or the peer's close.
     ///
     /// **Receive timeout:** `receive()` fails with
-    /// [`Error::Timeout`](crate::Error::Timeout)`(Receive)` after
-    /// [`MessageWebSocketControl::receive_timeout`] without a message, 30 s
-    /// by default as in WinRT, so an idle wait ends. The socket stays
+    /// [`Error::Timeout`](crate::Error::Timeout)`(Receive)` once the peer
+    /// has been silent for [`MessageWebSocketControl::receive_timeout`],
+    /// 30 s by default as in WinRT, so an idle wait ends. Any frame counts
+    /// as a sign of life, the pongs that answer keep-alive pings included:
+    /// with `keep_alive_interval` shorter than the timeout, a wait on a live
+    /// peer does not end. The socket stays
     /// usable: call `receive()` again. To wait as long as the connection
     /// lives, turn it off before connecting:
     ///

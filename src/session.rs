@@ -108,6 +108,10 @@ pub(crate) struct Session {
     pub(crate) peer_close: Option<CloseFrame>,
     pub(crate) opts: SessionOptions,
     pub(crate) stats: Arc<Stats>,
+    /// When the peer last sent anything (any frame, a pong included): the
+    /// receive timeout measures the peer's silence from here. Tokio's
+    /// clock, as the timers that compare with it.
+    pub(crate) last_heard: tokio::time::Instant,
     wakers: Arc<WakerPair>,
     fan: Waker,
     rtt: Option<RttProbe>,
@@ -160,6 +164,7 @@ impl Session {
             peer_close: None,
             opts,
             stats,
+            last_heard: tokio::time::Instant::now(),
             wakers,
             fan,
             rtt: None,
@@ -420,7 +425,7 @@ impl Session {
             }
             Poll::Ready(Ok(0)) => self.eof = true,
             Poll::Ready(Ok(n)) => {
-                self.stats.record_received(n);
+                self.heard(n);
                 if n == room {
                     self.read_size = (want * 2).min(MAX_READ.max(self.opts.read_chunk));
                 }
@@ -428,6 +433,12 @@ impl Session {
             Poll::Ready(Err(e)) => return Poll::Ready(Err(self.fail_io(e))),
         }
         Poll::Ready(Ok(()))
+    }
+
+    /// `n` bytes came from the peer.
+    fn heard(&mut self, n: usize) {
+        self.last_heard = tokio::time::Instant::now();
+        self.stats.record_received(n, self.last_heard.into_std());
     }
 
     /// [`poll_fill`](Self::poll_fill) with no read buffer, when not
@@ -453,7 +464,7 @@ impl Session {
                 if got.is_empty() {
                     self.eof = true;
                 } else {
-                    self.stats.record_received(got.len());
+                    self.heard(got.len());
                     if got.len() == STACK_READ {
                         self.rd.reserve(self.read_size.max(self.opts.read_chunk));
                     }

@@ -25,10 +25,11 @@
 //! with [`TimeoutKind::Close`] after the close timeout, each counted from
 //! its own first wait: a call left waiting (dropped by `select!` or a
 //! timeout) does not shorten or lengthen a different call after it. A
-//! read that waits fails with [`TimeoutKind::Receive`] once the receive
-//! timeout has passed since the first wait after the last read that
-//! returned (a read left waiting and then polled again goes on with the
-//! same wait).
+//! read that waits fails with [`TimeoutKind::Receive`] once the peer has
+//! been silent for the receive timeout: it is counted from the first wait
+//! after the last read that returned, and anything the peer sends in the
+//! meantime (a pong answering a keep-alive ping, part of a message)
+//! starts it again, as for the message socket's `receive`.
 //!
 //! ```no_run
 //! use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -180,25 +181,30 @@ impl StreamWebSocket {
     }
 }
 
-/// Polls `f` under a deadline kept in `slot` (armed on first poll, cleared
-/// on completion), so a stalled `AsyncRead`/`AsyncWrite` call fails with
-/// `TimedOut` instead of hanging.
-fn poll_deadline<T>(
+/// The receive timeout of a read that is waiting, kept in `slot` (armed
+/// on the first wait, cleared when a read returns), so a stalled read fails
+/// with `TimedOut` instead of hanging. The timeout measures the peer's
+/// silence, as [`MessageWebSocket::receive`](crate::MessageWebSocket::receive)'s
+/// does: when it runs out but the peer sent something since (a pong, part
+/// of a message), it moves on to the timeout after that.
+fn poll_read_deadline(
     slot: &mut Option<Pin<Box<tokio::time::Sleep>>>,
     limit: Option<Duration>,
-    kind: TimeoutKind,
+    shared: &Shared,
     cx: &mut Context<'_>,
-    f: impl FnOnce(&mut Context<'_>) -> Poll<io::Result<T>>,
-) -> Poll<io::Result<T>> {
-    if let Poll::Ready(v) = f(cx) {
-        *slot = None;
-        return Poll::Ready(v);
-    }
-    if let Some(limit) = limit {
-        let sleep = slot.get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
-        if sleep.as_mut().poll(cx).is_ready() {
-            *slot = None;
-            return Poll::Ready(Err(Error::Timeout(kind).into()));
+) -> Poll<io::Result<()>> {
+    let Some(limit) = limit else {
+        return Poll::Pending;
+    };
+    let sleep = slot.get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+    while sleep.as_mut().poll(cx).is_ready() {
+        let heard = shared.lock().last_heard;
+        match heard.checked_add(limit) {
+            Some(until) if until > sleep.deadline() => sleep.as_mut().reset(until),
+            _ => {
+                *slot = None;
+                return Poll::Ready(Err(Error::Timeout(TimeoutKind::Receive).into()));
+            }
         }
     }
     Poll::Pending
@@ -289,12 +295,11 @@ impl AsyncRead for StreamReadHalf {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        let (limit, mut slot) = (this.receive_timeout, this.deadline.take());
-        let res = poll_deadline(&mut slot, limit, TimeoutKind::Receive, cx, |cx| {
-            this.poll_read_inner(cx, buf)
-        });
-        this.deadline = slot;
-        res
+        if let Poll::Ready(v) = this.poll_read_inner(cx, buf) {
+            this.deadline = None;
+            return Poll::Ready(v);
+        }
+        poll_read_deadline(&mut this.deadline, this.receive_timeout, &this.shared, cx)
     }
 }
 

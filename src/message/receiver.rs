@@ -187,19 +187,28 @@ impl Future for Receive<'_> {
 }
 
 impl Receive<'_> {
+    /// The receive timeout measures the peer's silence: when it runs out
+    /// but the peer sent something meanwhile (a pong, part of a large
+    /// message), the wait goes on until the timeout has passed since then.
     fn poll_wait(&mut self, cx: &mut Context<'_>) -> Poll<Result<Received>> {
         let rx = &mut *self.rx;
         if let Poll::Ready(v) = rx.poll_receive(cx) {
             return Poll::Ready(v);
         }
-        rx.deadline
-            .poll_expired(
-                cx,
-                &mut self.armed,
-                rx.receive_timeout,
-                TimeoutKind::Receive,
-            )
-            .map(Err)
+        loop {
+            let limit = rx.receive_timeout;
+            let expired =
+                ready!(
+                    rx.deadline
+                        .poll_expired(cx, &mut self.armed, limit, TimeoutKind::Receive)
+                );
+            let heard = rx.shared.lock().last_heard;
+            let until = limit.and_then(|d| heard.checked_add(d));
+            match (until, self.armed) {
+                (Some(until), Some(armed)) if until > armed => self.armed = Some(until),
+                _ => return Poll::Ready(Err(expired)),
+            }
+        }
     }
 }
 
