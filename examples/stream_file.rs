@@ -143,7 +143,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let ws = StreamWebSocket::connect(&url, StreamWebSocketControl::default()).await?;
     println!("connected to {url}; sending {total} bytes");
     let info = ws.information().clone();
-    let (mut rd, mut wr) = ws.into_split();
+    let (mut wr, mut rd) = ws.split();
 
     let sent = Arc::new(AtomicU64::new(0));
     let mut counted = Counted {

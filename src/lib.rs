@@ -15,6 +15,7 @@ pub mod information;
 mod message;
 pub mod proto;
 pub mod random;
+mod reunite;
 pub mod server;
 mod session;
 mod stream;
@@ -39,4 +40,7 @@ pub use message::{
     Message, MessageReceiver, MessageSender, MessageWebSocket, MessageWriter, Received,
 };
 pub use proto::deflate::{DeflateConfig, DeflateOptions};
-pub use stream::{StreamReadHalf, StreamWebSocket, StreamWriteHalf};
+pub use reunite::ReuniteError;
+#[allow(deprecated)]
+pub use stream::{StreamReadHalf, StreamWriteHalf};
+pub use stream::{StreamReceiver, StreamSender, StreamWebSocket};

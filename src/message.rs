@@ -28,6 +28,7 @@ use crate::control::{MessageType, MessageWebSocketControl, MessageWebSocketRecei
 use crate::error::{Error, Result, TimeoutKind};
 use crate::information::MessageWebSocketInformation;
 use crate::proto::{self, CloseFrame, DataKind, Event};
+use crate::reunite::ReuniteError;
 use crate::session::{Deadline, Session, Shared, Side, Stash, with_timeout};
 use sender::{Batch, SINK_BATCH};
 
@@ -164,7 +165,6 @@ pub(crate) fn user_close_frame(code: u16, reason: &str) -> Result<CloseFrame> {
 /// waiting.
 #[derive(Debug)]
 pub struct MessageWebSocket {
-    info: MessageWebSocketInformation,
     sender: MessageSender,
     receiver: MessageReceiver,
 }
@@ -202,8 +202,8 @@ impl MessageWebSocket {
         let shared = Shared::new(session);
         let info = MessageWebSocketInformation { facts, stats };
         MessageWebSocket {
-            info,
             sender: MessageSender {
+                info,
                 shared: shared.clone(),
                 message_type,
                 send_timeout,
@@ -232,7 +232,14 @@ impl MessageWebSocket {
 
     /// Facts about the connection (WinRT `Information`).
     pub fn information(&self) -> &MessageWebSocketInformation {
-        &self.info
+        &self.sender.info
+    }
+
+    /// The peer's close code and reason, once its close frame came (1005
+    /// when it gave no code), also after the `Stream` face ended with
+    /// `None`.
+    pub fn close_status(&self) -> Option<(u16, &str)> {
+        self.receiver.close_status()
     }
 
     /// The type of what [`send`](Self::send) sends.
@@ -398,6 +405,20 @@ impl MessageWebSocket {
         self.sender.stash = Some(stash.clone());
         self.receiver.stash = Some(stash);
         (self.sender, self.receiver)
+    }
+
+    /// Puts the halves of one [`split`](Self::split) back together; halves
+    /// of two different sockets are handed back in the error.
+    // The error holds the halves as they came, no larger than the socket.
+    #[allow(clippy::result_large_err)]
+    pub fn reunite(
+        sender: MessageSender,
+        receiver: MessageReceiver,
+    ) -> std::result::Result<Self, ReuniteError<MessageSender, MessageReceiver>> {
+        if !sender.shared.same_session(&receiver.shared) {
+            return Err(ReuniteError(sender, receiver));
+        }
+        Ok(MessageWebSocket { sender, receiver })
     }
 }
 

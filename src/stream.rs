@@ -11,7 +11,7 @@
 //! code and reason ([`Error::PeerClosed`] inside the `io::Error`), and a
 //! reset or an end without a close frame is an error too, never a silent
 //! end. Both halves tell the peer's close code and reason
-//! ([`StreamReadHalf::close_status`]), as WinRT's `Closed` event does.
+//! ([`StreamReceiver::close_status`]), as WinRT's `Closed` event does.
 //!
 //! `shutdown` sends any gathered bytes and the close frame (1000). The
 //! handshake then finishes when reads reach the end of the stream (the
@@ -37,7 +37,7 @@
 //!
 //! # async fn demo() -> wsock::Result<()> {
 //! let ws = StreamWebSocket::connect("ws://127.0.0.1:9001/", StreamWebSocketControl::default()).await?;
-//! let (mut rd, mut wr) = ws.into_split();
+//! let (mut wr, mut rd) = ws.split();
 //! let writer = tokio::spawn(async move {
 //!     wr.write_all(&vec![7u8; 1 << 20]).await?;
 //!     wr.shutdown().await
@@ -62,11 +62,13 @@ use crate::error::{Error, Result, TimeoutKind};
 use crate::information::{ConnectionFacts, StreamWebSocketInformation};
 use crate::message::user_close_frame;
 use crate::proto::{self, CloseFrame, DataKind, Event, ProtocolError};
+use crate::reunite::ReuniteError;
 use crate::session::{Deadline, Session, Shared, Side, with_timeout};
 
-/// The reading half of a [`StreamWebSocket`].
+/// The receiving half of a [`StreamWebSocket`] (`AsyncRead`), from
+/// [`StreamWebSocket::split`].
 #[derive(Debug)]
-pub struct StreamReadHalf {
+pub struct StreamReceiver {
     shared: Shared,
     /// What is left of the current message's payload.
     current: Bytes,
@@ -78,9 +80,12 @@ pub struct StreamReadHalf {
     deadline: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
-/// The writing half of a [`StreamWebSocket`].
+/// The sending half of a [`StreamWebSocket`] (`AsyncWrite`), from
+/// [`StreamWebSocket::split`].
 #[derive(Debug)]
-pub struct StreamWriteHalf {
+pub struct StreamSender {
+    /// The socket's facts; see [`StreamSender::information`].
+    info: StreamWebSocketInformation,
     shared: Shared,
     /// Small writes gathered into one message.
     gather: Vec<u8>,
@@ -89,7 +94,7 @@ pub struct StreamWriteHalf {
     close_timeout: Option<Duration>,
     send_timeout: Option<Duration>,
     /// The time limit of the write, flush or shutdown that waits; see
-    /// [`StreamWriteHalf::poll_timed`].
+    /// [`StreamSender::poll_timed`].
     deadline: Deadline,
     /// The call that waits and when its limit ends (armed by `deadline`).
     waiting: Option<(WriteCall, tokio::time::Instant)>,
@@ -107,10 +112,16 @@ enum WriteCall {
 /// WinRT's `StreamWebSocket` over Tokio: `AsyncRead` + `AsyncWrite`.
 #[derive(Debug)]
 pub struct StreamWebSocket {
-    info: StreamWebSocketInformation,
-    reader: StreamReadHalf,
-    writer: StreamWriteHalf,
+    reader: StreamReceiver,
+    writer: StreamSender,
 }
+
+/// The old name of [`StreamReceiver`].
+#[deprecated(note = "renamed StreamReceiver, as MessageReceiver")]
+pub type StreamReadHalf = StreamReceiver;
+/// The old name of [`StreamSender`].
+#[deprecated(note = "renamed StreamSender, as MessageSender")]
+pub type StreamWriteHalf = StreamSender;
 
 impl StreamWebSocket {
     /// Connects to a `ws://` or `wss://` URL. The control is consumed: no
@@ -128,8 +139,7 @@ impl StreamWebSocket {
         let shared = Shared::new(session);
         let info = StreamWebSocketInformation { facts, stats };
         StreamWebSocket {
-            info,
-            reader: StreamReadHalf {
+            reader: StreamReceiver {
                 shared: shared.clone(),
                 current: Bytes::new(),
                 eof: false,
@@ -137,7 +147,8 @@ impl StreamWebSocket {
                 receive_timeout: o.receive_timeout,
                 deadline: None,
             },
-            writer: StreamWriteHalf {
+            writer: StreamSender {
+                info,
                 shared,
                 gather: Vec::new(),
                 limit: o.outbound_buffer_size,
@@ -152,12 +163,42 @@ impl StreamWebSocket {
 
     /// Facts about the connection (WinRT `Information`).
     pub fn information(&self) -> &StreamWebSocketInformation {
-        &self.info
+        &self.writer.info
     }
 
-    /// Splits into halves that two tasks can use at once.
-    pub fn into_split(self) -> (StreamReadHalf, StreamWriteHalf) {
+    /// Splits into a sender (`AsyncWrite`) and a receiver (`AsyncRead`)
+    /// that two tasks can use at once, as [`MessageWebSocket::split`]
+    /// does; [`reunite`](Self::reunite) puts them back together.
+    ///
+    /// [`MessageWebSocket::split`]: crate::MessageWebSocket::split
+    pub fn split(self) -> (StreamSender, StreamReceiver) {
+        (self.writer, self.reader)
+    }
+
+    /// The old form of [`split`](Self::split), with the halves the other
+    /// way round.
+    #[deprecated(
+        note = "use split(), which gives (sender, receiver) as MessageWebSocket::split does"
+    )]
+    pub fn into_split(self) -> (StreamReceiver, StreamSender) {
         (self.reader, self.writer)
+    }
+
+    /// Puts the halves of one [`split`](Self::split) back together; halves
+    /// of two different sockets are handed back in the error.
+    // The error holds the halves as they came, no larger than the socket.
+    #[allow(clippy::result_large_err)]
+    pub fn reunite(
+        sender: StreamSender,
+        receiver: StreamReceiver,
+    ) -> std::result::Result<Self, ReuniteError<StreamSender, StreamReceiver>> {
+        if !sender.shared.same_session(&receiver.shared) {
+            return Err(ReuniteError(sender, receiver));
+        }
+        Ok(StreamWebSocket {
+            reader: receiver,
+            writer: sender,
+        })
     }
 
     /// Sends what is gathered, closes with `code` (any code an endpoint may
@@ -169,7 +210,7 @@ impl StreamWebSocket {
     }
 
     /// The peer's close code and reason, once its close frame came (1005
-    /// when it gave no code); see [`StreamReadHalf::close_status`].
+    /// when it gave no code); see [`StreamReceiver::close_status`].
     pub fn close_status(&self) -> Option<(u16, String)> {
         self.reader.close_status()
     }
@@ -224,7 +265,7 @@ fn is_clean_close(code: u16) -> bool {
     )
 }
 
-impl StreamReadHalf {
+impl StreamReceiver {
     /// The peer's close code and reason, once its close frame came (1005
     /// when it gave no code; `None` before, or when the connection ended
     /// without one). A code other than 1000, 1001 and 1005 also makes
@@ -288,7 +329,7 @@ impl StreamReadHalf {
     }
 }
 
-impl AsyncRead for StreamReadHalf {
+impl AsyncRead for StreamReceiver {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -303,9 +344,15 @@ impl AsyncRead for StreamReadHalf {
     }
 }
 
-impl StreamWriteHalf {
+impl StreamSender {
+    /// Facts about the connection (WinRT `Information`), as the socket
+    /// had them before it was split.
+    pub fn information(&self) -> &StreamWebSocketInformation {
+        &self.info
+    }
+
     /// The peer's close code and reason; see
-    /// [`StreamReadHalf::close_status`].
+    /// [`StreamReceiver::close_status`].
     pub fn close_status(&self) -> Option<(u16, String)> {
         close_status_of(&self.shared)
     }
@@ -412,7 +459,7 @@ impl StreamWriteHalf {
     }
 }
 
-impl StreamWriteHalf {
+impl StreamSender {
     /// Polls `f`, the body of `call`, under that call's time limit.
     ///
     /// The limit runs from the first `Pending` of a wait and the wait ends
@@ -452,7 +499,7 @@ impl StreamWriteHalf {
     }
 }
 
-impl AsyncWrite for StreamWriteHalf {
+impl AsyncWrite for StreamSender {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -473,7 +520,7 @@ impl AsyncWrite for StreamWriteHalf {
     }
 }
 
-impl Drop for StreamWriteHalf {
+impl Drop for StreamSender {
     fn drop(&mut self) {
         // Gathered bytes the caller never flushed go out with the close.
         if !self.gather.is_empty() && !self.shut {

@@ -234,7 +234,7 @@ async fn stream_socket_compresses_too() {
         .unwrap();
     assert!(ws.information().deflate().is_some());
     let data = text(1 << 20, 5).into_bytes();
-    let (mut rd, mut wr) = ws.into_split();
+    let (mut wr, mut rd) = ws.split();
     let expect = data.clone();
     let reader = tokio::spawn(async move {
         let mut got = vec![0u8; expect.len()];

@@ -59,7 +59,7 @@ async fn stream_local_address_outlives_both_halves_in_both_roles() {
             .unwrap();
         let ws = incoming.accept_stream(None).await.unwrap();
         let kept = ws.information().clone();
-        let (mut rd, wr) = ws.into_split();
+        let (wr, mut rd) = ws.split();
         // Until the client goes.
         let mut sink = Vec::new();
         let _ = rd.read_to_end(&mut sink).await;
@@ -70,7 +70,7 @@ async fn stream_local_address_outlives_both_halves_in_both_roles() {
         .await
         .unwrap();
     let kept = ws.information().clone();
-    let (rd, wr) = ws.into_split();
+    let (wr, rd) = ws.split();
     drop((rd, wr));
     let (server_info, peer) = server.await.unwrap();
     assert_eq!(kept.local_address(), Some(peer));

@@ -132,7 +132,7 @@ async fn stream_round_trip(peer: &common::Peer) {
         let ws = StreamWebSocket::connect(&peer.url("/"), StreamWebSocketControl::default())
             .await
             .unwrap();
-        let (mut rd, mut wr) = ws.into_split();
+        let (mut wr, mut rd) = ws.split();
         let data: Vec<u8> = (0..size).map(|i| (i % 241) as u8).collect();
         let expect = data.clone();
         // A peer stops echoing once it sees our close, so read everything

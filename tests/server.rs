@@ -336,14 +336,14 @@ async fn accept_stream_round_trip() {
     let addr = listener.local_addr();
     let server = tokio::spawn(async move {
         let ws = listener.accept().await?.accept_stream(None).await?;
-        let (mut rd, mut wr) = ws.into_split();
+        let (mut wr, mut rd) = ws.split();
         // Echo until the client's close reads as the end of the stream.
         Ok::<_, Error>(tokio::io::copy(&mut rd, &mut wr).await?)
     });
     let ws = StreamWebSocket::connect(&format!("ws://{addr}/"), StreamWebSocketControl::default())
         .await
         .unwrap();
-    let (mut rd, mut wr) = ws.into_split();
+    let (mut wr, mut rd) = ws.split();
     let data: Vec<u8> = (0..(3 << 20) + 17).map(|i| (i % 251) as u8).collect();
     let sent = data.clone();
     let writer = tokio::spawn(async move {

@@ -22,7 +22,7 @@ async fn round_trip(url: &str, size: usize) {
     let ws = StreamWebSocket::connect(url, StreamWebSocketControl::default())
         .await
         .unwrap();
-    let (mut rd, mut wr) = ws.into_split();
+    let (mut wr, mut rd) = ws.split();
     let data: Vec<u8> = (0..size).map(|i| (i * 7 % 256) as u8).collect();
     let sum = checksum(&data);
     let writer = tokio::spawn(async move {

@@ -29,7 +29,7 @@ async fn a_peer_close_with_a_failure_code_is_an_error_with_code_and_reason() {
         let ws = StreamWebSocket::connect(&url, StreamWebSocketControl::default())
             .await
             .unwrap();
-        let (mut rd, wr) = ws.into_split();
+        let (wr, mut rd) = ws.split();
         let mut data = Vec::new();
         let err = rd.read_to_end(&mut data).await.unwrap_err();
         assert_eq!(data, b"hello world", "the data before the close");

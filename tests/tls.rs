@@ -47,7 +47,7 @@ async fn stream_socket_over_wss() {
         .await
         .unwrap();
     assert!(ws.information().server_certificate().is_some());
-    let (mut rd, mut wr) = ws.into_split();
+    let (mut wr, mut rd) = ws.split();
     let data: Vec<u8> = (0..(16usize << 20)).map(|i| (i % 199) as u8).collect();
     let expect = data.clone();
     let writer = tokio::spawn(async move {

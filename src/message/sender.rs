@@ -10,6 +10,8 @@ use super::*;
 /// The sending half of a [`MessageWebSocket`].
 #[derive(Debug)]
 pub struct MessageSender {
+    /// The socket's facts; see [`MessageSender::information`].
+    pub(super) info: MessageWebSocketInformation,
     pub(super) shared: Shared,
     pub(super) message_type: MessageType,
     pub(super) send_timeout: Option<Duration>,
@@ -136,6 +138,12 @@ pub(super) fn encode_piece(
 }
 
 impl MessageSender {
+    /// Facts about the connection (WinRT `Information`), as the socket
+    /// had them before it was split.
+    pub fn information(&self) -> &MessageWebSocketInformation {
+        &self.info
+    }
+
     /// Sends one frame through [`encode_piece`]: waits for room, queues the
     /// frame (once), flushes, all under the send timeout. `whole`: a whole
     /// message, refused while a message sent in pieces is open;

@@ -184,6 +184,10 @@ impl futures_sink::Sink<Message> for MessageSender {
 
 impl futures_core::Stream for MessageWebSocket {
     type Item = Result<Message>;
+
+    /// Messages until the peer closes, then `None`: the peer's code and
+    /// reason are in [`MessageWebSocket::close_status`]. No receive timeout
+    /// applies (unlike [`MessageWebSocket::receive`]).
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
         // As in `receive`: what the Sink batched leaves while this waits.

@@ -32,6 +32,12 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// True when both handles are to the same session (the halves of one
+    /// socket).
+    pub(crate) fn same_session(&self, other: &Shared) -> bool {
+        Arc::ptr_eq(&self.session, &other.session)
+    }
+
     pub(crate) fn new(session: Session) -> Self {
         let first = session.timers.as_ref().map(|t| t.keep_alive.poll_timeout());
         let shared = Shared {
