@@ -29,7 +29,7 @@ use crate::error::{Error, Result, TimeoutKind};
 use crate::information::MessageWebSocketInformation;
 use crate::proto::{self, CloseFrame, DataKind, Event};
 use crate::reunite::ReuniteError;
-use crate::session::{Deadline, Session, Shared, Side, Stash, with_timeout};
+use crate::session::{Closing, Deadline, Session, Shared, Side, Stash, with_timeout};
 use sender::{Batch, SINK_BATCH};
 
 mod receiver;
@@ -204,6 +204,7 @@ impl MessageWebSocket {
         MessageWebSocket {
             sender: MessageSender {
                 info,
+                closing: Closing::default(),
                 shared: shared.clone(),
                 message_type,
                 send_timeout,

@@ -44,7 +44,7 @@ mod shared;
 mod timeout;
 mod wakers;
 
-pub(crate) use close::Stash;
+pub(crate) use close::{Closing, Stash};
 use keep_alive::{RttProbe, Timers};
 pub(crate) use options::SessionOptions;
 use options::{MAX_READ_CHUNK, MIN_READ_CHUNK};
@@ -482,31 +482,6 @@ impl Session {
         if !self.proto.wants_write() && self.proto.output().capacity() > IDLE_OUTPUT {
             *self.proto.output() = BytesMut::new();
         }
-    }
-
-    /// Starts the close handshake (if not started) and waits for the peer's
-    /// close frame. Data that arrives meanwhile is discarded.
-    pub(crate) fn poll_close(
-        &mut self,
-        cx: &mut Context<'_>,
-        side: Side,
-        frame: Option<&CloseFrame>,
-    ) -> Poll<Result<()>> {
-        if self.proto.state() == State::Open {
-            if let Err(e) = self.proto.encode_close(frame) {
-                return Poll::Ready(Err(Error::Protocol(e)));
-            }
-        }
-        ready!(self.poll_flush(cx, side))?;
-        while self.proto.state() != State::Closed {
-            match ready!(self.poll_event(cx, side)) {
-                Ok(_) => {}
-                Err(Error::ConnectionClosed) => break,
-                Err(e) => return Poll::Ready(Err(e)),
-            }
-        }
-        self.end(Ended::Closed);
-        self.poll_flush(cx, side)
     }
 
     /// After the close handshake, a client waits for the server to close

@@ -51,6 +51,7 @@
 
 use std::io;
 use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
@@ -63,7 +64,7 @@ use crate::information::{ConnectionFacts, StreamWebSocketInformation};
 use crate::message::user_close_frame;
 use crate::proto::{self, CloseFrame, DataKind, Event, ProtocolError};
 use crate::reunite::ReuniteError;
-use crate::session::{Deadline, Session, Shared, Side, with_timeout};
+use crate::session::{Closing, Deadline, Session, Shared, Side, Stash, with_timeout};
 
 /// The receiving half of a [`StreamWebSocket`] (`AsyncRead`), from
 /// [`StreamWebSocket::split`].
@@ -78,6 +79,9 @@ pub struct StreamReceiver {
     failed: Option<CloseFrame>,
     receive_timeout: Option<Duration>,
     deadline: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// Set when the socket is split: data the sender half read while
+    /// closing, which comes before anything this half reads on.
+    stash: Option<Arc<Mutex<Stash>>>,
 }
 
 /// The sending half of a [`StreamWebSocket`] (`AsyncWrite`), from
@@ -98,6 +102,11 @@ pub struct StreamSender {
     deadline: Deadline,
     /// The call that waits and when its limit ends (armed by `deadline`).
     waiting: Option<(WriteCall, tokio::time::Instant)>,
+    /// Set when the socket is split: where `close` keeps the data it reads
+    /// before the peer's close, for the receiver half.
+    stash: Option<Arc<Mutex<Stash>>>,
+    /// Where a shutdown's close stands, when this is the last half.
+    closing: Closing,
 }
 
 /// The `AsyncWrite` call a writer waits in: each gets a time limit of its
@@ -146,6 +155,7 @@ impl StreamWebSocket {
                 failed: None,
                 receive_timeout: o.receive_timeout,
                 deadline: None,
+                stash: None,
             },
             writer: StreamSender {
                 info,
@@ -157,6 +167,8 @@ impl StreamWebSocket {
                 send_timeout: o.send_timeout,
                 deadline: Deadline::default(),
                 waiting: None,
+                stash: None,
+                closing: Closing::default(),
             },
         }
     }
@@ -171,7 +183,10 @@ impl StreamWebSocket {
     /// does; [`reunite`](Self::reunite) puts them back together.
     ///
     /// [`MessageWebSocket::split`]: crate::MessageWebSocket::split
-    pub fn split(self) -> (StreamSender, StreamReceiver) {
+    pub fn split(mut self) -> (StreamSender, StreamReceiver) {
+        let stash = Arc::new(Mutex::new(Stash::default()));
+        self.writer.stash = Some(stash.clone());
+        self.reader.stash = Some(stash);
         (self.writer, self.reader)
     }
 
@@ -181,7 +196,8 @@ impl StreamWebSocket {
         note = "use split(), which gives (sender, receiver) as MessageWebSocket::split does"
     )]
     pub fn into_split(self) -> (StreamReceiver, StreamSender) {
-        (self.reader, self.writer)
+        let (writer, reader) = self.split();
+        (reader, writer)
     }
 
     /// Puts the halves of one [`split`](Self::split) back together; halves
@@ -297,7 +313,24 @@ impl StreamReceiver {
                 });
             }
             let mut s = self.shared.lock();
-            match ready!(s.poll_event(cx, Side::Reader)) {
+            // First what a closing sender half read for this one (it reads
+            // only under the session lock, so nothing decoded after this
+            // can come before it).
+            let kept = self
+                .stash
+                .as_ref()
+                .and_then(|k| k.lock().unwrap_or_else(|p| p.into_inner()).pop());
+            let ev = match kept {
+                Some((ev, was_full)) => {
+                    if was_full {
+                        // The sender may wait for room.
+                        s.wake_halves();
+                    }
+                    Ok(ev)
+                }
+                None => ready!(s.poll_event(cx, Side::Reader)),
+            };
+            match ev {
                 Ok(Event::Data {
                     kind: DataKind::Binary,
                     payload,
@@ -417,17 +450,21 @@ impl StreamSender {
             self.shut = true;
         }
         if self.shared.is_last() {
-            // No reader left to see the peer's close: finish here.
+            // No reader left to see the peer's close: the whole close,
+            // here, under the shutdown's own time limit.
             let frame = CloseFrame {
                 code: proto::close::NORMAL,
                 reason: String::new(),
             };
             return Poll::Ready(
-                ready!(
-                    self.shared
-                        .lock()
-                        .poll_close(cx, Side::Writer, Some(&frame))
-                )
+                ready!(self.shared.poll_close(
+                    &mut self.closing,
+                    cx,
+                    Side::Writer,
+                    Some(&frame),
+                    None,
+                    None,
+                ))
                 .map_err(Into::into),
             );
         }
@@ -437,15 +474,18 @@ impl StreamSender {
     /// Closes the connection; see [`StreamWebSocket::close`].
     pub async fn close(&mut self, code: u16, reason: &str) -> Result<()> {
         let frame = user_close_frame(code, reason)?;
-        let shared = self.shared.clone();
-        with_timeout(self.close_timeout, TimeoutKind::Close, async {
-            std::future::poll_fn(|cx| self.poll_emit(cx)).await?;
-            self.shut = true;
-            shared
-                .run(|s, cx| s.poll_close(cx, Side::Writer, Some(&frame)))
-                .await
-        })
-        .await
+        let limit = self.close_timeout;
+        let emit = std::future::poll_fn(|cx| self.poll_emit(cx));
+        with_timeout(limit, TimeoutKind::Close, emit).await?;
+        self.shut = true;
+        self.shared
+            .close(
+                Side::Writer,
+                Some(&frame),
+                self.stash.as_deref(),
+                self.close_timeout,
+            )
+            .await
     }
 
     /// Sends a ping now (a round-trip sample).

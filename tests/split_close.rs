@@ -5,9 +5,11 @@
 mod common;
 
 use common::wire::{self, one_peer, read_until_close};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::oneshot;
-use wsock::{MessageWebSocket, MessageWebSocketControl, Received};
+use wsock::{
+    MessageWebSocket, MessageWebSocketControl, Received, StreamWebSocket, StreamWebSocketControl,
+};
 
 const N: u32 = 200;
 
@@ -51,6 +53,53 @@ async fn a_split_close_delivers_every_message_sent_before_the_peers_close() {
         assert_eq!(got.len(), want.len(), "round {round}: messages lost");
         assert_eq!(got, want, "round {round}");
         assert_eq!((code, reason.as_str()), (4000, "peer bye"), "round {round}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_split_stream_close_delivers_every_byte_sent_before_the_peers_close() {
+    let want: Vec<u8> = (0..N).flat_map(u32::to_be_bytes).collect();
+    for round in 0..20 {
+        let url = chatty_peer().await;
+        let ws = StreamWebSocket::connect(&url, StreamWebSocketControl::default())
+            .await
+            .unwrap();
+        let (mut tx, mut rx) = ws.split();
+        let reader = tokio::spawn(async move { (read_all(&mut rx).await, rx.close_status()) });
+        tx.close(1000, "bye").await.unwrap();
+        let (got, status) = reader.await.unwrap();
+        assert_eq!(got.len(), want.len(), "round {round}: bytes lost");
+        assert_eq!(got, want, "round {round}");
+        assert_eq!(status, Some((4000, "peer bye".into())), "round {round}");
+    }
+    // And with nobody reading during the close.
+    let url = chatty_peer().await;
+    let ws = StreamWebSocket::connect(&url, StreamWebSocketControl::default())
+        .await
+        .unwrap();
+    let (mut tx, mut rx) = ws.split();
+    tx.close(1000, "bye").await.unwrap();
+    assert_eq!(read_all(&mut rx).await, want);
+}
+
+/// Reads until the end: the peer's 4000 is not a clean close, so the
+/// stream ends with an error after the data.
+async fn read_all(rx: &mut wsock::StreamReceiver) -> Vec<u8> {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match rx.read(&mut buf).await {
+            Ok(0) => panic!("a clean end after a 4000 close"),
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) => {
+                let inner = e.get_ref().and_then(|i| i.downcast_ref::<wsock::Error>());
+                assert!(
+                    matches!(inner, Some(wsock::Error::PeerClosed { code: 4000, .. })),
+                    "{e:?}"
+                );
+                return got;
+            }
+        }
     }
 }
 

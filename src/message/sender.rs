@@ -12,6 +12,8 @@ use super::*;
 pub struct MessageSender {
     /// The socket's facts; see [`MessageSender::information`].
     pub(super) info: MessageWebSocketInformation,
+    /// Where the Sink's close stands.
+    pub(super) closing: Closing,
     pub(super) shared: Shared,
     pub(super) message_type: MessageType,
     pub(super) send_timeout: Option<Duration>,
@@ -392,14 +394,13 @@ impl MessageSender {
         // Messages that can no longer go (the connection is over) are
         // dropped: the close goes on as without them.
         let _ = self.hand_over_batch();
-        if let Some(stash) = &self.stash {
-            self.shared
-                .close_output(Some(frame), self.close_timeout, stash)
-                .await
-        } else {
-            self.shared
-                .close(Side::Writer, Some(frame), self.close_timeout)
-                .await
-        }
+        self.shared
+            .close(
+                Side::Writer,
+                Some(frame),
+                self.stash.as_deref(),
+                self.close_timeout,
+            )
+            .await
     }
 }

@@ -87,18 +87,19 @@ impl MessageSender {
             code: proto::close::NORMAL,
             reason: String::new(),
         };
-        let res = {
+        {
             let mut s = self.shared.lock();
             // Messages that can no longer go are dropped, as in `close`.
             let _ = self.batch.hand_over(&mut s);
-            match &self.stash {
-                Some(stash) => self
-                    .shared
-                    .poll_close_output_step(&mut s, cx, Some(&frame), stash),
-                None => s.poll_close(cx, Side::Writer, Some(&frame)),
-            }
-        };
-        self.within(cx, res, self.close_timeout, TimeoutKind::Close)
+        }
+        self.shared.poll_close(
+            &mut self.closing,
+            cx,
+            Side::Writer,
+            Some(&frame),
+            self.stash.as_deref(),
+            self.close_timeout,
+        )
     }
 }
 

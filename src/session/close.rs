@@ -1,9 +1,13 @@
-//! The close of the output (.NET `CloseOutputAsync`): this side's close
-//! frame goes out while another half goes on reading, so nothing the peer
-//! sent before its close is lost.
+//! The one close every face of every socket runs (`close`, the `Sink`'s
+//! close, the stream socket's `close`): the close handshake, a short wait
+//! for a client's server to end TCP, then our end of TCP, under the close
+//! timeout. While the other half of a split socket lives, the close is a
+//! close of the output (.NET `CloseOutputAsync`): the data the peer sends
+//! before its close reply is kept for that half, so nothing is lost.
 
 use std::collections::VecDeque;
 use std::future::poll_fn;
+use std::pin::Pin;
 use std::sync::Mutex;
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
@@ -15,7 +19,7 @@ use crate::proto::{CloseFrame, Event, State};
 /// Data events that a closing writer half read off the connection, kept
 /// in order for the reading half, which takes them before it reads on.
 /// Bounded: past [`STASH_LIMIT`] bytes the writer stops reading and waits
-/// for the reader to go on ([`Session::poll_close_output`]).
+/// for the reader to go on ([`Session::poll_close_handshake`]).
 #[derive(Debug, Default)]
 pub(crate) struct Stash {
     events: VecDeque<Event>,
@@ -54,15 +58,20 @@ fn lock(stash: &Mutex<Stash>) -> std::sync::MutexGuard<'_, Stash> {
 }
 
 impl Session {
-    /// Queues this side's close frame (if not sent yet), writes it out, and
-    /// waits until the close handshake is over, without reading: the
-    /// reading half decodes the peer's close and wakes this one
-    /// ([`Session::wake_halves`]). `Ok` once the handshake completed; the
-    /// session's error if it ended otherwise.
-    pub(crate) fn poll_close_output(
+    /// The close handshake: queues this side's close frame (if not sent
+    /// yet), writes it out, and reads until the peer's close. The data that
+    /// arrives meanwhile goes to `keep` for the reading half when there is
+    /// one, else it is dropped (the caller is the socket's last handle).
+    /// When `keep` is full this stops reading and waits for the reader,
+    /// which takes from it and decodes the peer's close itself, so the peer
+    /// cannot grow it without bound. `Ok` once the handshake completed;
+    /// the session's error if it ended otherwise.
+    fn poll_close_handshake(
         &mut self,
         cx: &mut Context<'_>,
+        side: Side,
         frame: Option<&CloseFrame>,
+        keep: Option<&Mutex<Stash>>,
     ) -> Poll<Result<()>> {
         if self.proto.state() == State::Open {
             if let Some(e) = &self.ended {
@@ -72,50 +81,28 @@ impl Session {
                 return Poll::Ready(Err(Error::Protocol(e)));
             }
         }
-        ready!(self.poll_flush(cx, Side::Writer))?;
-        match &self.ended {
-            _ if self.proto.state() == State::Closed => Poll::Ready(Ok(())),
-            Some(Ended::Closed) => Poll::Ready(Ok(())),
-            Some(e) => Poll::Ready(Err(e.error())),
-            None => {
-                // Registered under the lock the reader needs to decode the
-                // peer's close: its wake-up cannot come in between.
-                self.wakers.register(Side::Writer, cx.waker());
-                Poll::Pending
-            }
-        }
-    }
-
-    /// The close handshake of a writer half while the reading half lives:
-    /// as [`Session::poll_close`], but the data that arrives before the
-    /// peer's close goes to `stash` for the reader instead of being
-    /// dropped. When the stash is full this waits for the reader instead
-    /// ([`Session::poll_close_output`]), so the peer cannot grow it
-    /// without bound.
-    pub(crate) fn poll_close_keeping(
-        &mut self,
-        cx: &mut Context<'_>,
-        frame: Option<&CloseFrame>,
-        stash: &Mutex<Stash>,
-    ) -> Poll<Result<()>> {
-        if self.proto.state() == State::Open {
-            if let Some(e) = &self.ended {
-                return Poll::Ready(Err(e.error()));
-            }
-            if let Err(e) = self.proto.encode_close(frame) {
-                return Poll::Ready(Err(Error::Protocol(e)));
-            }
-        }
-        ready!(self.poll_flush(cx, Side::Writer))?;
+        ready!(self.poll_flush(cx, side))?;
         while self.proto.state() != State::Closed {
-            if !lock(stash).has_room() {
-                return self.poll_close_output(cx, frame);
+            if keep.is_some_and(|k| !lock(k).has_room()) {
+                match &self.ended {
+                    Some(Ended::Closed) => break,
+                    Some(e) => return Poll::Ready(Err(e.error())),
+                    None => {
+                        // Registered under the lock the reader needs to
+                        // take from the stash or decode the peer's close:
+                        // its wake-up cannot come in between.
+                        self.wakers.register(side, cx.waker());
+                        return Poll::Pending;
+                    }
+                }
             }
-            match ready!(self.poll_event(cx, Side::Writer)) {
+            match ready!(self.poll_event(cx, side)) {
                 Ok(ev @ Event::Data { .. }) => {
-                    lock(stash).push(ev);
-                    // The reader may be waiting for the peer.
-                    self.wakers.wake_all();
+                    if let Some(k) = keep {
+                        lock(k).push(ev);
+                        // The reader may be waiting for the peer.
+                        self.wakers.wake_all();
+                    }
                 }
                 Ok(_) => {}
                 Err(Error::ConnectionClosed) => break,
@@ -126,64 +113,115 @@ impl Session {
             }
         }
         self.end(Ended::Closed);
-        // The reader reports the peer's close.
+        // A reading half reports the peer's close.
         self.wakers.wake_all();
-        self.poll_flush(cx, Side::Writer)
+        self.poll_flush(cx, side)
     }
 
     /// Wakes both halves: the reading half calls this when it saw the
-    /// peer's close or the end of the session, for a half waiting in
-    /// [`Session::poll_close_output`].
+    /// peer's close or the end of the session, or took from a full stash,
+    /// for a half waiting in [`Session::poll_close_handshake`].
     pub(crate) fn wake_halves(&self) {
         self.wakers.wake_all();
     }
 }
 
-impl Shared {
-    /// The writer's close while another half may read: as
-    /// [`Shared::close`], but the handshake is
-    /// [`Session::poll_close_keeping`], which keeps the peer's messages for
-    /// the reader, until that half is dropped (then the messages go
-    /// nowhere, as in [`Session::poll_close`]; the other half's drop wakes
-    /// this one).
-    pub(crate) async fn close_output(
-        &self,
-        frame: Option<&CloseFrame>,
-        limit: Option<Duration>,
-        stash: &Mutex<Stash>,
-    ) -> Result<()> {
-        self.run_timeout(limit, TimeoutKind::Close, |s, cx| {
-            self.poll_close_output_step(s, cx, frame, stash)
-        })
-        .await?;
-        // As in `close`: a short wait for the server's end of TCP, then ours.
-        let mut eof = std::pin::pin!(self.run(|s, cx| s.poll_peer_eof(cx, Side::Writer)));
-        if poll_fn(|cx| Poll::Ready(eof.as_mut().poll(cx)))
-            .await
-            .is_pending()
-        {
-            let grace = limit.map_or(EOF_GRACE, |l| l.min(EOF_GRACE));
-            let _ = tokio::time::timeout(grace, eof).await;
-        }
-        self.run(|s, cx| s.poll_finish(cx, Side::Writer)).await;
-        Ok(())
-    }
+/// Where a close stands, for a face that polls it by hand (the `Sink`);
+/// [`Shared::close`] keeps its own.
+#[derive(Debug, Default)]
+pub(crate) struct Closing {
+    step: Step,
+    /// The close timeout during the handshake, then the wait for the
+    /// server's end of TCP.
+    timer: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    #[default]
+    Handshake,
+    PeerEof,
+    Finish,
+    Done,
 }
 
 impl Shared {
-    /// One poll of the handshake of [`Shared::close_output`] (also the
-    /// `Sink`'s close of a split sender).
-    pub(crate) fn poll_close_output_step(
+    /// The close: the handshake within `limit` (else
+    /// `Timeout(Close)`), then a short wait for a client's server to end
+    /// TCP (RFC 6455 7.1.1; not an error if it does not come, and no timer
+    /// unless it has to wait), then our end of TCP
+    /// ([`Session::poll_finish`]). While another handle to the session
+    /// lives, the data that comes before the peer's close goes to `keep`
+    /// for it.
+    pub(crate) async fn close(
         &self,
-        s: &mut Session,
-        cx: &mut Context<'_>,
+        side: Side,
         frame: Option<&CloseFrame>,
-        stash: &Mutex<Stash>,
+        keep: Option<&Mutex<Stash>>,
+        limit: Option<Duration>,
+    ) -> Result<()> {
+        let mut closing = Closing::default();
+        poll_fn(|cx| self.poll_close(&mut closing, cx, side, frame, keep, limit)).await
+    }
+
+    /// [`Shared::close`] in poll form, its progress kept in `closing`.
+    pub(crate) fn poll_close(
+        &self,
+        closing: &mut Closing,
+        cx: &mut Context<'_>,
+        side: Side,
+        frame: Option<&CloseFrame>,
+        keep: Option<&Mutex<Stash>>,
+        limit: Option<Duration>,
     ) -> Poll<Result<()>> {
-        if self.is_last() {
-            s.poll_close(cx, Side::Writer, frame)
-        } else {
-            s.poll_close_keeping(cx, frame, stash)
+        loop {
+            match closing.step {
+                Step::Handshake => {
+                    let keep = keep.filter(|_| !self.is_last());
+                    let res = self.lock().poll_close_handshake(cx, side, frame, keep);
+                    match res {
+                        Poll::Ready(Ok(())) => {
+                            closing.step = Step::PeerEof;
+                            closing.timer = None;
+                        }
+                        Poll::Ready(Err(e)) => {
+                            // A close asked again starts over.
+                            *closing = Closing::default();
+                            return Poll::Ready(Err(e));
+                        }
+                        Poll::Pending => {
+                            if let Some(limit) = limit {
+                                let timer = closing
+                                    .timer
+                                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+                                if timer.as_mut().poll(cx).is_ready() {
+                                    *closing = Closing::default();
+                                    return Poll::Ready(Err(Error::Timeout(TimeoutKind::Close)));
+                                }
+                            }
+                            return Poll::Pending;
+                        }
+                    }
+                }
+                Step::PeerEof => {
+                    if self.lock().poll_peer_eof(cx, side).is_ready() {
+                        closing.step = Step::Finish;
+                        continue;
+                    }
+                    let grace = limit.map_or(EOF_GRACE, |l| l.min(EOF_GRACE));
+                    let timer = closing
+                        .timer
+                        .get_or_insert_with(|| Box::pin(tokio::time::sleep(grace)));
+                    ready!(timer.as_mut().poll(cx));
+                    closing.step = Step::Finish;
+                }
+                Step::Finish => {
+                    ready!(self.lock().poll_finish(cx, side));
+                    closing.step = Step::Done;
+                    closing.timer = None;
+                }
+                Step::Done => return Poll::Ready(Ok(())),
+            }
         }
     }
 }

@@ -9,9 +9,9 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use super::keep_alive::spawn_keep_alive;
-use super::{EOF_GRACE, Session, Side, with_timeout};
+use super::{Session, with_timeout};
 use crate::error::{Result, TimeoutKind};
-use crate::proto::{self, CloseFrame};
+use crate::proto;
 
 /// A session shared by the halves of one socket.
 ///
@@ -70,32 +70,6 @@ impl Shared {
         f: impl FnMut(&mut Session, &mut Context<'_>) -> Poll<Result<T>>,
     ) -> Result<T> {
         with_timeout(limit, kind, self.run(f)).await
-    }
-
-    /// The whole close: the handshake within `limit`, then a short wait for
-    /// the server to end TCP (not an error if it does not), then our end
-    /// ([`Session::poll_finish`]). The wait arms its timer only if the
-    /// server's end has not arrived yet.
-    pub(crate) async fn close(
-        &self,
-        side: Side,
-        frame: Option<&CloseFrame>,
-        limit: Option<Duration>,
-    ) -> Result<()> {
-        self.run_timeout(limit, TimeoutKind::Close, |s, cx| {
-            s.poll_close(cx, side, frame)
-        })
-        .await?;
-        let mut eof = std::pin::pin!(self.run(|s, cx| s.poll_peer_eof(cx, side)));
-        if poll_fn(|cx| Poll::Ready(eof.as_mut().poll(cx)))
-            .await
-            .is_pending()
-        {
-            let grace = limit.map_or(EOF_GRACE, |l| l.min(EOF_GRACE));
-            let _ = tokio::time::timeout(grace, eof).await;
-        }
-        self.run(|s, cx| s.poll_finish(cx, side)).await;
-        Ok(())
     }
 
     /// True if this is the user's last handle to the session.
