@@ -166,9 +166,7 @@ impl MessageWebSocket {
                     Err(Error::ConnectionClosed) => {
                         let (code, reason) = receiver
                             .close_status()
-                            .map_or((close::NO_STATUS, String::new()), |(c, r)| {
-                                (c, r.to_owned())
-                            });
+                            .unwrap_or((close::NO_STATUS, String::new()));
                         break ClosedEventArgs {
                             code,
                             reason,

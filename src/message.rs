@@ -239,7 +239,7 @@ impl MessageWebSocket {
     /// The peer's close code and reason, once its close frame came (1005
     /// when it gave no code), also after the `Stream` face ended with
     /// `None`.
-    pub fn close_status(&self) -> Option<(u16, &str)> {
+    pub fn close_status(&self) -> Option<(u16, String)> {
         self.receiver.close_status()
     }
 

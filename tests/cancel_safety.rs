@@ -177,3 +177,33 @@ async fn a_receive_dropped_mid_message_loses_nothing() {
         other => panic!("{other:?}"),
     }
 }
+
+/// A close dropped while it waits for the peer's close reply leaves the
+/// close frame sent: a close asked again finishes the same handshake, and
+/// a send in between is refused as on a closing socket.
+#[tokio::test]
+async fn a_close_dropped_midway_is_finished_by_the_next_close() {
+    let (reply_tx, reply_rx) = oneshot::channel::<()>();
+    let url = one_peer(move |mut tcp| async move {
+        let code = wire::read_until_close(&mut tcp).await;
+        assert_eq!(code, Some(4001));
+        // Answers only when told to.
+        let _ = reply_rx.await;
+        let _ = tcp.write_all(&wire::close_frame(4001, "late")).await;
+    })
+    .await;
+    let mut ws = MessageWebSocket::connect(&url, MessageWebSocketControl::default())
+        .await
+        .unwrap();
+    {
+        let close = ws.close(4001, "first");
+        let mut close = std::pin::pin!(close);
+        assert!(pending_once(close.as_mut()).await, "the close waited");
+        let r = tokio::time::timeout(Duration::from_millis(100), close).await;
+        assert!(r.is_err(), "the peer has not answered yet: {r:?}");
+    }
+    assert!(ws.send_binary(b"too late").await.is_err());
+    reply_tx.send(()).unwrap();
+    ws.close(4001, "again").await.unwrap();
+    assert_eq!(ws.close_status(), Some((4001, "late".into())));
+}

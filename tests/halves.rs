@@ -108,5 +108,5 @@ async fn the_close_status_outlives_the_stream_face() {
     assert_eq!(m.as_text().unwrap(), "last");
     let end = tokio::time::timeout(Duration::from_secs(5), ws.next()).await;
     assert!(matches!(end, Ok(None)), "{end:?}");
-    assert_eq!(ws.close_status(), Some((4001, "done here")));
+    assert_eq!(ws.close_status(), Some((4001, "done here".into())));
 }

@@ -49,9 +49,15 @@ impl MessageReceiver {
         self.receive_timeout = limit;
     }
 
-    /// The peer's close code and reason, once it closed.
-    pub fn close_status(&self) -> Option<(u16, &str)> {
-        self.closed.as_ref().map(|f| (f.code, f.reason.as_str()))
+    /// The peer's close code and reason, once its close frame came (1005
+    /// when it gave no code; `None` before, or when the connection ended
+    /// without one), whichever half read it.
+    pub fn close_status(&self) -> Option<(u16, String)> {
+        if let Some(f) = &self.closed {
+            return Some((f.code, f.reason.clone()));
+        }
+        let s = self.shared.lock();
+        s.peer_close.as_ref().map(|f| (f.code, f.reason.clone()))
     }
 
     pub(super) fn poll_receive(&mut self, cx: &mut Context<'_>) -> Poll<Result<Received>> {
