@@ -18,9 +18,10 @@
 //! them all.
 //!
 //! Memory stays bounded whatever the peer does: the core holds at most one
-//! pong answer back ([`proto::Event::Ping`]), reading pauses while the
-//! output is over the outbound buffer size, and the read buffer grows with
-//! the bytes that came.
+//! pong answer back ([`proto::Event::Ping`]) and one close reply, so
+//! reading queues no more than that however long the peer leaves our
+//! output unread; senders wait while the output is over the outbound
+//! buffer size; and the read buffer grows with the bytes that came.
 
 use std::io;
 use std::pin::Pin;
@@ -296,10 +297,8 @@ impl Session {
     }
 
     /// The next protocol event from the peer. Pong answers and close replies
-    /// are written on the way, without waiting for a slow writer; but while
-    /// the output is over the outbound buffer size (the peer does not read
-    /// what we owe it), nothing more is read: the peer cannot make us queue
-    /// without bound.
+    /// are written on the way as far as the transport takes them, without
+    /// waiting for it: reading goes on while the output waits.
     pub(crate) fn poll_event(&mut self, cx: &mut Context<'_>, side: Side) -> Poll<Result<Event>> {
         loop {
             if let Some(e) = self.ended.clone() {
@@ -316,12 +315,14 @@ impl Session {
                 self.end(Ended::Eof);
                 continue;
             }
-            // Before waiting on the peer, make sure what we owe it is out.
+            // Before waiting on the peer, try to get out what we owe it. A
+            // full transport does not stop the reading: what reading queues
+            // is bounded already (one held-back pong, one close reply), and
+            // pausing it would deadlock against a peer that echoes each
+            // message before it reads the next while our output is full.
             if self.proto.wants_write() {
-                match self.poll_write_out(cx, side) {
-                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                    Poll::Pending if !self.has_room() => return Poll::Pending,
-                    _ => {}
+                if let Poll::Ready(Err(e)) = self.poll_write_out(cx, side) {
+                    return Poll::Ready(Err(e));
                 }
             }
             ready!(self.poll_fill(cx, side))?;

@@ -161,3 +161,38 @@ async fn a_ping_flood_that_never_reads_leaves_client_memory_bounded() {
     let closed = tokio::time::timeout(GUARD, ours).await.unwrap().unwrap();
     assert_eq!(closed.unwrap().0, 1000);
 }
+
+/// Large messages streamed to a peer that echoes each one before it reads
+/// the next: while our output is full the peer is blocked writing its echo
+/// to us, so a receiver that stopped reading until the output drained
+/// would never let either side move. Both directions must keep going.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streaming_to_an_echo_that_writes_before_it_reads_never_deadlocks() {
+    const MESSAGES: usize = 64;
+    let addr = common::echo_server(wsock::server::AcceptOptions::default()).await;
+    let ws = wsock::MessageWebSocket::connect(&format!("ws://{addr}/"), Default::default())
+        .await
+        .unwrap();
+    let (mut tx, mut rx) = ws.split();
+    let big = vec![7u8; 1 << 20];
+    let run = async {
+        let reader = tokio::spawn(async move {
+            for _ in 0..MESSAGES {
+                match rx.receive().await.unwrap() {
+                    wsock::Received::Message(m) => assert_eq!(m.data().len(), 1 << 20),
+                    other => panic!("{other:?}"),
+                }
+            }
+            rx
+        });
+        for _ in 0..MESSAGES {
+            tx.send_binary(&big).await.unwrap();
+        }
+        let rx = reader.await.unwrap();
+        (tx, rx)
+    };
+    let (mut tx, _rx) = tokio::time::timeout(std::time::Duration::from_secs(60), run)
+        .await
+        .expect("both directions stalled");
+    tx.close(1000, "").await.unwrap();
+}
