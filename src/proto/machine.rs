@@ -33,6 +33,8 @@ use super::utf8::Utf8Validator;
 use super::{CloseFrame, FrameHeader, OpCode, ProtocolError};
 
 mod fast;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod write;
 
 pub(crate) use write::encode_message;

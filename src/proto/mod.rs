@@ -29,6 +29,9 @@
 pub mod close;
 pub mod deflate;
 pub mod frame;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub use machine::fuzzing;
 mod machine;
 pub mod mask;
 pub mod utf8;
