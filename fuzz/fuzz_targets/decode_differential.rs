@@ -27,7 +27,10 @@ fuzz_target!(|data: &[u8]| {
     let mut general_in = BytesMut::new();
     let mut fast_in = BytesMut::new();
     let mut step = 0usize;
-    for piece in setup.pieces(rest) {
+    let pieces = setup.pieces(rest);
+    let count = pieces.len();
+    for (n, piece) in pieces.into_iter().enumerate() {
+        let piece_start = step;
         general_in.extend_from_slice(piece);
         fast_in.extend_from_slice(piece);
         loop {
@@ -42,13 +45,19 @@ fuzz_target!(|data: &[u8]| {
                 general_in.len(),
                 "step {step}: the fast path left a different input length"
             );
-            assert!(
-                fast_in == general_in,
-                "step {step}: the fast path left different input"
-            );
             assert_eq!(fast.state(), general.state(), "step {step}: states differ");
             step += 1;
             if want == Ok(None) {
+                // The bytes themselves (unmasked in place or not) after a
+                // piece that ended something and after the last: after
+                // every step, or every piece of a long frame fed byte by
+                // byte, this would be quadratic.
+                if step > piece_start + 1 || n + 1 == count {
+                    assert!(
+                        fast_in == general_in,
+                        "step {step}: the fast path left different input"
+                    );
+                }
                 break;
             }
         }
