@@ -169,8 +169,8 @@ async fn a_ping_flood_that_never_reads_leaves_client_memory_bounded() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn streaming_to_an_echo_that_writes_before_it_reads_never_deadlocks() {
     const MESSAGES: usize = 64;
-    let addr = common::echo_server(wsock::server::AcceptOptions::default()).await;
-    let ws = wsock::MessageWebSocket::connect(&format!("ws://{addr}/"), Default::default())
+    let addr = common::echo_server(AcceptOptions::default()).await;
+    let ws = MessageWebSocket::connect(&format!("ws://{addr}/"), Default::default())
         .await
         .unwrap();
     let (mut tx, mut rx) = ws.split();
@@ -191,7 +191,7 @@ async fn streaming_to_an_echo_that_writes_before_it_reads_never_deadlocks() {
         let rx = reader.await.unwrap();
         (tx, rx)
     };
-    let (mut tx, _rx) = tokio::time::timeout(std::time::Duration::from_secs(60), run)
+    let (mut tx, _rx) = tokio::time::timeout(Duration::from_secs(60), run)
         .await
         .expect("both directions stalled");
     tx.close(1000, "").await.unwrap();

@@ -32,6 +32,8 @@ use super::utf8::Utf8Validator;
 use super::{CloseFrame, FrameHeader, OpCode, ProtocolError};
 
 mod fast;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod send;
 mod write;
 

@@ -29,6 +29,9 @@
 pub mod close;
 pub mod deflate;
 pub mod frame;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub use machine::fuzzing;
 pub mod keep_alive;
 mod machine;
 pub mod mask;
