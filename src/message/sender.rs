@@ -50,20 +50,25 @@ pub(super) struct Batch {
 }
 
 impl Batch {
-    /// Sends the messages, in order, as any whole message is sent
-    /// ([`encode_piece`]). On an error the rest are dropped, since they
+    /// Sends the messages, in order, as whole messages through the core
+    /// ([`proto::Connection::encode_messages`], which checks and encodes
+    /// them as `encode_data` does one by one; a whole message from a
+    /// [`Message`] is known to be text when it is Utf8, as in
+    /// [`encode_piece`]). On an error the rest are dropped, since they
     /// cannot be sent any more.
     pub(super) fn hand_over(&mut self, s: &mut Session) -> Result<()> {
-        self.bytes = 0;
-        let mut res = Ok(());
-        for m in self.messages.drain(..) {
-            if res.is_ok() {
-                let kind = kind_of(m.message_type());
-                res = s
-                    .check_usable()
-                    .and_then(|()| encode_piece(&mut None, s, kind, &m.data, true, true));
-            }
+        if self.messages.is_empty() {
+            return Ok(());
         }
+        self.bytes = 0;
+        let res = s.check_usable().and_then(|()| {
+            let messages = self
+                .messages
+                .iter()
+                .map(|m| (kind_of(m.message_type()), &m.data[..]));
+            s.proto.encode_messages(messages).map_err(Error::from)
+        });
+        self.messages.clear();
         res
     }
 }

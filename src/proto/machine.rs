@@ -156,7 +156,7 @@ pub struct Connection {
     /// Frames waiting to be written to the peer.
     output: BytesMut,
     /// Masking keys (client role).
-    keys: Box<dyn MaskKeySource>,
+    keys: MaskKeys,
     /// The frame being received: its header is taken off the input, its
     /// payload is not all in yet.
     frame: Option<InFrame>,
@@ -173,6 +173,23 @@ pub struct Connection {
     /// The payload of the pong held back while the output is not empty
     /// (see [`Event::Ping`]).
     held_pong: Option<Vec<u8>>,
+}
+
+/// Where a connection's masking keys come from: the default CSPRNG, named
+/// so that the frame writer calls it directly, or the caller's source.
+enum MaskKeys {
+    Csprng(crate::random::CsprngMaskKeys),
+    Given(Box<dyn MaskKeySource>),
+}
+
+impl MaskKeySource for MaskKeys {
+    #[inline]
+    fn next_key(&mut self) -> [u8; 4] {
+        match self {
+            MaskKeys::Csprng(keys) => keys.next_key(),
+            MaskKeys::Given(keys) => keys.next_key(),
+        }
+    }
 }
 
 impl std::fmt::Debug for Connection {
@@ -254,7 +271,7 @@ impl Connection {
             config,
             state: State::Open,
             output: BytesMut::new(),
-            keys: Box::new(crate::random::CsprngMaskKeys::new()),
+            keys: MaskKeys::Csprng(crate::random::CsprngMaskKeys::new()),
             frame: None,
             message: None,
             utf8: Utf8Validator::new(),
@@ -275,7 +292,7 @@ impl Connection {
     /// (for a deterministic test, or a generator of the caller's). Keys
     /// must be unpredictable to the peer (RFC 6455 section 10.3).
     pub fn set_mask_keys(&mut self, keys: Box<dyn MaskKeySource>) {
-        self.keys = keys;
+        self.keys = MaskKeys::Given(keys);
     }
 
     /// The configuration.

@@ -104,6 +104,28 @@ impl Connection {
         Ok(())
     }
 
+    /// Encodes whole messages, in order, exactly as
+    /// [`encode_data`](Self::encode_data)`(kind, payload, true, true)` would
+    /// one after the other; without permessage-deflate the checks are made
+    /// once, since encoding a whole message changes nothing they look at.
+    /// On an error nothing more is encoded (what came before stays queued).
+    pub fn encode_messages<'a>(
+        &mut self,
+        messages: impl IntoIterator<Item = (DataKind, &'a [u8])>,
+    ) -> Result<(), ProtocolError> {
+        if self.deflate.is_some() {
+            for (kind, payload) in messages {
+                self.encode_data(kind, payload, true, true)?;
+            }
+            return Ok(());
+        }
+        self.check_send(true, 0)?;
+        for (kind, payload) in messages {
+            self.write_frame_fin(kind.opcode(), true, 0, payload);
+        }
+        Ok(())
+    }
+
     /// The checks every data frame passes before it is encoded.
     fn check_send(&self, first: bool, rsv: u8) -> Result<(), ProtocolError> {
         if self.state != State::Open {
@@ -251,7 +273,7 @@ impl Connection {
         put_frame(
             &mut self.output,
             self.config.role,
-            &mut *self.keys,
+            &mut self.keys,
             b0,
             payload,
         );

@@ -429,3 +429,54 @@ fn a_frame_header_alone_reserves_little() {
     assert_eq!(conn.decode(&mut input), Ok(None));
     assert!(input.capacity() <= 4 * chunk.len(), "{}", input.capacity());
 }
+
+#[test]
+fn encode_messages_is_encode_data_one_by_one() {
+    let messages: Vec<(DataKind, Vec<u8>)> = [0usize, 5, 64, 65, 126, 70_000]
+        .iter()
+        .enumerate()
+        .map(|(i, &len)| {
+            let kind = if i % 2 == 0 {
+                DataKind::Binary
+            } else {
+                DataKind::Text
+            };
+            (kind, vec![b'a'; len])
+        })
+        .collect();
+    for role in [Role::Client, Role::Server] {
+        let keys = || {
+            let mut n = 0u8;
+            Box::new(move || {
+                n = n.wrapping_add(1);
+                [n, 2, 3, 4]
+            })
+        };
+        let mut one = Connection::new(Config::new(role));
+        one.set_mask_keys(keys());
+        for (kind, p) in &messages {
+            one.encode_data(*kind, p, true, true).unwrap();
+        }
+        let mut all = Connection::new(Config::new(role));
+        all.set_mask_keys(keys());
+        all.encode_messages(messages.iter().map(|(k, p)| (*k, &p[..])))
+            .unwrap();
+        assert_eq!(one.output()[..], all.output()[..], "{role:?}");
+    }
+    // The same checks: refused while a message sent in pieces is open,
+    // and after the close frame, with nothing encoded.
+    let mut conn = Connection::new(Config::new(Role::Server));
+    conn.encode_data(DataKind::Text, b"a", true, false).unwrap();
+    let before = conn.output().clone();
+    assert!(matches!(
+        conn.encode_messages([(DataKind::Binary, &b"x"[..])]),
+        Err(ProtocolError::InvalidSend(_))
+    ));
+    assert_eq!(conn.output()[..], before[..]);
+    let mut conn = Connection::new(Config::new(Role::Server));
+    conn.encode_close(None).unwrap();
+    assert!(
+        conn.encode_messages([(DataKind::Binary, &b"x"[..])])
+            .is_err()
+    );
+}

@@ -10,10 +10,10 @@ use super::Role;
 /// Appends a frame with first byte `b0`, masked with a fresh key in the
 /// client role.
 #[inline]
-pub(super) fn put_frame(
+pub(super) fn put_frame<K: MaskKeySource + ?Sized>(
     out: &mut BytesMut,
     role: Role,
-    keys: &mut dyn MaskKeySource,
+    keys: &mut K,
     b0: u8,
     payload: &[u8],
 ) {
