@@ -10,34 +10,16 @@
 
 use bytes::BytesMut;
 use libfuzzer_sys::fuzz_target;
-use wsock::proto::deflate::DeflateConfig;
-use wsock::proto::{Config, Connection, Role};
+use wsock::proto::Connection;
+
+#[allow(dead_code)]
+mod common;
 
 fuzz_target!(|data: &[u8]| {
     let [setup, chunk, rest @ ..] = data else {
         return;
     };
-    let role = if setup & 1 == 0 {
-        Role::Client
-    } else {
-        Role::Server
-    };
-    let mut config = Config::new(role);
-    if setup & 2 != 0 {
-        config.max_frame_size = 256;
-        config.max_message_size = 1024;
-    }
-    config.allowed_rsv = (setup >> 2) & 0x7;
-    if setup & 0x20 != 0 {
-        let mut deflate = DeflateConfig::default();
-        deflate.server_no_context_takeover = setup & 0x40 != 0;
-        deflate.client_no_context_takeover = setup & 0x40 != 0;
-        if setup & 0x80 != 0 {
-            deflate.server_max_window_bits = 9;
-            deflate.client_max_window_bits = 9;
-        }
-        config.deflate = Some(deflate);
-    }
+    let config = common::config_from(*setup);
     let mut connection = Connection::new(config);
 
     let chunk = usize::from(*chunk).max(1);

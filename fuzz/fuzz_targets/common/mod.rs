@@ -12,6 +12,36 @@ use wsock::proto::{Config, Connection, FrameHeader, Role};
 /// the fast path takes only when it is all in the buffer.
 const PAD: usize = 0x1_0000 + 0x100;
 
+/// The connection a setup byte picks: the role (bit 0), small limits so
+/// that the limit checks are reached (bit 1), the RSV bits an extension
+/// would allow (bits 2-4) and permessage-deflate (bit 5; bit 6 without
+/// context takeover, bit 7 with 9-bit windows). The frame_decoder target
+/// reads its first byte the same way.
+pub fn config_from(setup: u8) -> Config {
+    let role = if setup & 1 == 0 {
+        Role::Client
+    } else {
+        Role::Server
+    };
+    let mut config = Config::new(role);
+    if setup & 2 != 0 {
+        config.max_frame_size = 256;
+        config.max_message_size = 1024;
+    }
+    config.allowed_rsv = (setup >> 2) & 0x7;
+    if setup & 0x20 != 0 {
+        let mut deflate = DeflateConfig::default();
+        deflate.server_no_context_takeover = setup & 0x40 != 0;
+        deflate.client_no_context_takeover = setup & 0x40 != 0;
+        if setup & 0x80 != 0 {
+            deflate.server_max_window_bits = 9;
+            deflate.client_max_window_bits = 9;
+        }
+        config.deflate = Some(deflate);
+    }
+    config
+}
+
 /// What the first three bytes of an input choose.
 pub struct Setup {
     config: Config,
@@ -34,27 +64,7 @@ impl Setup {
     /// first, bit 1 pad, the rest for the target; `chunk`: piece size, 0
     /// for the whole input at once.
     pub fn new(setup: u8, mode: u8, chunk: u8) -> Self {
-        let role = if setup & 1 == 0 {
-            Role::Client
-        } else {
-            Role::Server
-        };
-        let mut config = Config::new(role);
-        if setup & 2 != 0 {
-            config.max_frame_size = 256;
-            config.max_message_size = 1024;
-        }
-        config.allowed_rsv = (setup >> 2) & 0x7;
-        if setup & 0x20 != 0 {
-            let mut deflate = DeflateConfig::default();
-            deflate.server_no_context_takeover = setup & 0x40 != 0;
-            deflate.client_no_context_takeover = setup & 0x40 != 0;
-            if setup & 0x80 != 0 {
-                deflate.server_max_window_bits = 9;
-                deflate.client_max_window_bits = 9;
-            }
-            config.deflate = Some(deflate);
-        }
+        let config = config_from(setup);
         Setup {
             config,
             close_first: mode & 1 != 0,
