@@ -85,7 +85,12 @@ macro_rules! control {
             /// 30 s. A receive that times out loses nothing: the connection
             /// stays usable.
             pub receive_timeout: Option<Duration>,
-            /// Time `close` waits for the peer's close frame. Default 10 s.
+            /// Time the peer has to answer our close frame, from when it
+            /// was queued. Past it the connection has failed: `close` (and
+            /// every later call) returns
+            /// [`Timeout(Close)`](crate::TimeoutKind::Close). It also bounds
+            /// a client's wait for the server to end TCP after the close
+            /// handshake (at most 1 s). Default 10 s.
             pub close_timeout: Option<Duration>,
             /// Bytes of encoded output gathered before a send waits for the
             /// transport (WinRT `OutboundBufferSizeInBytes`). Default 64 KiB.
@@ -100,6 +105,13 @@ macro_rules! control {
             pub tls_client_config: Option<Arc<rustls::ClientConfig>>,
             /// Send a ping this often while the connection is open (.NET
             /// `KeepAliveInterval`). `None` (the default): no pings.
+            ///
+            /// The keep-alive has no task of its own: its timer runs in the
+            /// socket's own waits, so pings go out while a half of the
+            /// socket is polled (a `receive` waiting for the next message,
+            /// as in any read loop, or a send waiting for the transport). A
+            /// socket that nobody polls sends none; it could not read their
+            /// pongs either.
             pub keep_alive_interval: Option<Duration>,
             /// With `keep_alive_interval`: fail the connection with
             /// [`WebErrorStatus::Timeout`](crate::WebErrorStatus::Timeout)

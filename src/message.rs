@@ -190,11 +190,8 @@ impl MessageWebSocket {
         mode: MessageWebSocketReceiveMode,
     ) -> Self {
         let stats = session.stats.clone();
-        let (send_timeout, receive_timeout, close_timeout) = (
-            session.opts.send_timeout,
-            session.opts.receive_timeout,
-            session.opts.close_timeout,
-        );
+        let (send_timeout, receive_timeout) =
+            (session.opts.send_timeout, session.opts.receive_timeout);
         let batch = Batch {
             limit: session.opts.outbound_buffer_size.min(SINK_BATCH),
             ..Batch::default()
@@ -208,7 +205,6 @@ impl MessageWebSocket {
                 shared: shared.clone(),
                 message_type,
                 send_timeout,
-                close_timeout,
                 open: None,
                 stash: None,
                 deadline: Deadline::default(),

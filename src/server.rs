@@ -95,7 +95,10 @@ pub struct AcceptOptions {
     pub allowed_origins: Vec<String>,
     /// Send a ping this often while the connection is open, so that proxies
     /// keep it (ASP.NET Core `KeepAliveInterval`). Default 2 minutes;
-    /// `None`: never.
+    /// `None`: never. The pings go out while the socket is polled (a
+    /// handler waiting in `receive`), as the client's
+    /// [`keep_alive_interval`](crate::MessageWebSocketControl::keep_alive_interval)
+    /// says.
     pub keep_alive_interval: Option<Duration>,
     /// Fail the connection when a keep-alive ping has had no pong for this
     /// long (ASP.NET Core `KeepAliveTimeout`). Default `None`: wait.

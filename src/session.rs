@@ -10,8 +10,8 @@
 //! the stream socket) share one `Session` behind a mutex held only inside a
 //! poll, never across an await. Either half may need to drive the other
 //! direction (the reader flushes pong answers; `close` reads the peer's
-//! close frame), and so may the keep-alive task (its pings), while a
-//! transport keeps one waker per direction. So the transport is always
+//! close frame; a wait that reaches a keep-alive deadline sends the ping),
+//! while a transport keeps one waker per direction. So the transport is always
 //! polled with the one waker that wakes every waiting party
 //! ([`WakerPair`]), never with a waker of its own and never with a no-op
 //! one: nobody can steal another's wake-up, and a session that ends wakes
@@ -27,7 +27,7 @@ use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker, ready};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::{Buf, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
@@ -35,20 +35,21 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use crate::connect::Transport;
 use crate::error::{Error, Result, TimeoutKind};
 use crate::information::Stats;
-use crate::proto::keep_alive::KeepAlive;
 use crate::proto::{self, CloseFrame, Event, State};
 
+mod clock;
 mod close;
-mod keep_alive;
 mod options;
+mod rtt;
 mod shared;
 mod timeout;
 mod wakers;
 
+use clock::Clock;
 pub(crate) use close::{Closing, Stash};
-use keep_alive::{RttProbe, Timers};
 pub(crate) use options::SessionOptions;
 use options::{MAX_READ_CHUNK, MIN_READ_CHUNK};
+use rtt::RttProbe;
 pub(crate) use shared::Shared;
 pub(crate) use timeout::{Deadline, with_timeout};
 pub(crate) use wakers::{Side, WakerPair};
@@ -66,6 +67,8 @@ enum Ended {
     Io(io::ErrorKind, String),
     /// No pong came back in time.
     KeepAlive,
+    /// The peer did not answer our close frame in time.
+    CloseTimeout,
     /// This side aborted the connection.
     Aborted,
 }
@@ -78,6 +81,7 @@ impl Ended {
             Ended::Protocol(p) => Error::Protocol(p.clone()),
             Ended::Io(kind, msg) => Error::Io(io::Error::new(*kind, msg.clone())),
             Ended::KeepAlive => Error::Timeout(TimeoutKind::KeepAlive),
+            Ended::CloseTimeout => Error::Timeout(TimeoutKind::Close),
             Ended::Aborted => Error::Canceled,
         }
     }
@@ -116,8 +120,11 @@ pub(crate) struct Session {
     wakers: Arc<WakerPair>,
     fan: Waker,
     rtt: Option<RttProbe>,
-    /// The keep-alive timers, when some are on.
-    timers: Option<Box<Timers>>,
+    /// The core's deadlines and the timer set for them: from the start
+    /// when keep-alive is on, else from the first close.
+    clock: Option<Box<Clock>>,
+    /// A client's wait for the server's end of TCP is over.
+    fin_wait_over: bool,
 }
 
 /// How long a client waits, after the close handshake, for the server to
@@ -147,13 +154,7 @@ impl Session {
         opts.read_chunk = opts.read_chunk.clamp(MIN_READ_CHUNK, MAX_READ_CHUNK);
         let wakers = Arc::new(WakerPair::default());
         let fan = Waker::from(wakers.clone());
-        let keep_alive = KeepAlive::new(opts.keep_alive(), Instant::now());
-        let timers = keep_alive.is_enabled().then(|| {
-            Box::new(Timers {
-                keep_alive,
-                task: None,
-            })
-        });
+        let clock = clock::keep_alive_clock(opts.keep_alive());
         Session {
             io,
             proto,
@@ -169,7 +170,8 @@ impl Session {
             wakers,
             fan,
             rtt: None,
-            timers,
+            clock,
+            fin_wait_over: false,
         }
     }
 
@@ -184,7 +186,7 @@ impl Session {
     /// violation): close with `code`, then report `error` from now on.
     pub(crate) fn fail_with(&mut self, code: u16, error: proto::ProtocolError) {
         if self.proto.state() == State::Open {
-            let _ = self.proto.encode_close(Some(&CloseFrame {
+            let _ = self.queue_close(Some(&CloseFrame {
                 code,
                 reason: String::new(),
             }));
@@ -194,12 +196,16 @@ impl Session {
     }
 
     /// Records why the session ended (the first reason stays) and wakes
-    /// every waiting half and the keep-alive task, so that each finds out.
+    /// every waiting half, so that each finds out. A session that failed
+    /// has no deadline left (one that closed may still wait for the peer's
+    /// end of TCP).
     fn end(&mut self, why: Ended) {
         if self.ended.is_none() {
+            if !matches!(why, Ended::Closed) {
+                self.clock = None;
+            }
             self.ended = Some(why);
             self.wakers.wake_all();
-            self.wake_keep_alive();
         }
     }
 
@@ -234,14 +240,21 @@ impl Session {
     /// Writes the whole output buffer to the transport, `side` waiting for
     /// it if it is full.
     fn poll_write_out(&mut self, cx: &mut Context<'_>, side: Side) -> Poll<Result<()>> {
-        if self.write_fan().is_pending() {
+        loop {
+            if let Poll::Ready(res) = self.write_fan() {
+                return Poll::Ready(res);
+            }
             // Register, then try again: a wake-up that came before the
             // registration is not lost. (A write the transport takes at
             // once needs no registration.)
             self.wakers.register(side, cx.waker());
-            return self.write_fan();
+            if let Poll::Ready(res) = self.write_fan() {
+                return Poll::Ready(res);
+            }
+            // While waiting, the deadlines run; a ping one queued goes out
+            // with the rest.
+            ready!(self.poll_clock())?;
         }
-        Poll::Ready(Ok(()))
     }
 
     /// Writes what the transport takes now, for output that no one will
@@ -265,9 +278,14 @@ impl Session {
             self.wakers.register(side, cx.waker());
             res = Pin::new(&mut self.io).poll_flush(&mut fcx);
         }
-        match ready!(res) {
-            Ok(()) => Poll::Ready(Ok(())),
-            Err(e) => Poll::Ready(Err(self.fail_io(e))),
+        match res {
+            Poll::Ready(Ok(())) => Poll::Ready(Ok(())),
+            Poll::Ready(Err(e)) => Poll::Ready(Err(self.fail_io(e))),
+            Poll::Pending => {
+                ready!(self.poll_clock())?;
+                // A deadline queued something: flush that too.
+                self.poll_flush(cx, side)
+            }
         }
     }
 
@@ -395,8 +413,20 @@ impl Session {
     /// is first asked to become readable, so that a connection waiting for
     /// data holds no read buffer. (`poll_event` lets go of an emptied
     /// buffer too, unless data is streaming in.)
+    ///
+    /// While it waits, the deadlines run ([`Session::poll_clock`]); when
+    /// one did something, this is `Ready` with nothing read, so that the
+    /// caller looks again at what it waits for.
     fn poll_fill(&mut self, cx: &mut Context<'_>, side: Side) -> Poll<Result<()>> {
         self.wakers.register(side, cx.waker());
+        match self.poll_fill_now() {
+            Poll::Pending => self.poll_clock(),
+            ready => ready,
+        }
+    }
+
+    /// One try at [`Session::poll_fill`], the caller's waker registered.
+    fn poll_fill_now(&mut self) -> Poll<Result<()>> {
         if self.rd.capacity() == 0 && self.read_size <= self.opts.read_chunk {
             return self.poll_fill_unbuffered();
         }
@@ -488,7 +518,7 @@ impl Session {
     /// After the close handshake, a client waits for the server to close
     /// TCP first (RFC 6455 7.1.1); a reset counts as the end too.
     pub(crate) fn poll_peer_eof(&mut self, cx: &mut Context<'_>, side: Side) -> Poll<()> {
-        while !self.eof && self.proto.config().role == proto::Role::Client {
+        while !self.eof && !self.fin_wait_over && self.proto.config().role == proto::Role::Client {
             self.rd.clear();
             if ready!(self.poll_fill(cx, side)).is_err() {
                 break;
@@ -517,12 +547,18 @@ impl Session {
 
     /// Shuts the transport's write side (TCP FIN, TLS close_notify).
     pub(crate) fn poll_shutdown(&mut self, cx: &mut Context<'_>, side: Side) -> Poll<()> {
-        if !self.write_shut {
-            self.wakers.register(side, cx.waker());
+        self.wakers.register(side, cx.waker());
+        while !self.write_shut {
             let mut fcx = Context::from_waker(&self.fan);
             // An error here means the peer is gone already: nothing to do.
-            let _ = ready!(Pin::new(&mut self.io).poll_shutdown(&mut fcx));
-            self.write_shut = true;
+            if Pin::new(&mut self.io).poll_shutdown(&mut fcx).is_ready() {
+                self.write_shut = true;
+                break;
+            }
+            // Over a session that a deadline failed, the wait ends with it.
+            if ready!(self.poll_clock()).is_err() {
+                self.write_shut = true;
+            }
         }
         Poll::Ready(())
     }
@@ -539,7 +575,5 @@ impl Session {
                 self.write_now();
             }
         }
-        // Closing: the keep-alive task has nothing more to do.
-        self.wake_keep_alive();
     }
 }

@@ -445,7 +445,7 @@ impl StreamSender {
                     code: proto::close::NORMAL,
                     reason: String::new(),
                 };
-                s.proto.encode_close(Some(&frame)).map_err(Error::from)?;
+                s.queue_close(Some(&frame))?;
             }
             self.shut = true;
         }
@@ -463,7 +463,6 @@ impl StreamSender {
                     Side::Writer,
                     Some(&frame),
                     None,
-                    None,
                 ))
                 .map_err(Into::into),
             );
@@ -479,12 +478,7 @@ impl StreamSender {
         with_timeout(limit, TimeoutKind::Close, emit).await?;
         self.shut = true;
         self.shared
-            .close(
-                Side::Writer,
-                Some(&frame),
-                self.stash.as_deref(),
-                self.close_timeout,
-            )
+            .close(Side::Writer, Some(&frame), self.stash.as_deref())
             .await
     }
 

@@ -62,15 +62,45 @@ async fn pings_go_out_and_answered_pings_keep_the_connection() {
     c.keep_alive_timeout = Some(Duration::from_millis(500));
     c.receive_timeout = Some(Duration::from_millis(700));
     let mut ws = MessageWebSocket::connect(&url, c).await.unwrap();
-    for _ in 0..3 {
-        assert_eq!(seen.recv().await, Some("ping"));
+    // The pings go out while a receive waits, as in any read loop.
+    let mut receive = std::pin::pin!(ws.receive());
+    let pings = async {
+        for _ in 0..3 {
+            assert_eq!(seen.recv().await, Some("ping"));
+        }
+    };
+    tokio::select! {
+        r = &mut receive => panic!("the receive ended: {r:?}"),
+        () = pings => {}
     }
     // The pongs came back: neither the keep-alive timeout nor the receive
     // timeout (which measures the peer's silence, and pongs are signs of
     // life) ends a receive that waits for a message, three receive
     // timeouts long.
-    let wait = tokio::time::timeout(Duration::from_millis(2100), ws.receive()).await;
+    let wait = tokio::time::timeout(Duration::from_millis(2100), receive).await;
     assert!(wait.is_err(), "the receive ended: {wait:?}");
+}
+
+#[tokio::test]
+async fn keep_alive_runs_in_the_polls_of_the_socket_not_in_a_task_of_its_own() {
+    let (url, mut seen) = watching_server(true).await;
+    let mut c = MessageWebSocketControl::default();
+    c.keep_alive_interval = Some(Duration::from_millis(20));
+    let mut ws = MessageWebSocket::connect(&url, c).await.unwrap();
+    // Nobody polls the socket: nothing runs for it, no ping goes.
+    let quiet = tokio::time::timeout(Duration::from_millis(200), seen.recv()).await;
+    assert!(quiet.is_err(), "a ping went out unpolled: {quiet:?}");
+    // A waiting receive runs them.
+    let receive = ws.receive();
+    let pings = async {
+        for _ in 0..3 {
+            assert_eq!(seen.recv().await, Some("ping"));
+        }
+    };
+    tokio::select! {
+        r = receive => panic!("the receive ended: {r:?}"),
+        () = pings => {}
+    }
 }
 
 #[tokio::test]
@@ -99,8 +129,16 @@ async fn unsolicited_pongs_go_out_at_the_desired_interval() {
         ws.information().actual_unsolicited_pong_interval(),
         Some(Duration::from_millis(50))
     );
-    for _ in 0..3 {
-        assert_eq!(seen.recv().await, Some("pong"));
+    let mut ws = ws;
+    let receive = ws.receive();
+    let pongs = async {
+        for _ in 0..3 {
+            assert_eq!(seen.recv().await, Some("pong"));
+        }
+    };
+    tokio::select! {
+        r = receive => panic!("the receive ended: {r:?}"),
+        () = pongs => {}
     }
 }
 

@@ -1,10 +1,11 @@
 //! Keep-alive pings must not cost a waiting sender its wake-up: with pings
 //! every 20 ms, a message large enough to fill the transport many times
 //! over is sent to a peer that reads slowly (a small receive buffer, 16 KiB
-//! at a time with pauses), and the send must complete, in both roles. (The
+//! at a time with pauses), and the send must complete, in both roles. (A
 //! keep-alive task once wrote its pings with a no-op waker, which took the
 //! waiting sender's place in the transport: the send stalled for good, or
-//! in the client role failed with a false send timeout.)
+//! in the client role failed with a false send timeout. The pings now go
+//! out in the waiting sender's own polls.)
 
 mod common;
 

@@ -17,7 +17,6 @@ pub struct MessageSender {
     pub(super) shared: Shared,
     pub(super) message_type: MessageType,
     pub(super) send_timeout: Option<Duration>,
-    pub(super) close_timeout: Option<Duration>,
     /// The message sent in pieces that is open (its first frame is queued,
     /// its final frame not yet), changed only together with the encoding
     /// of a frame, so that a send dropped at any point leaves it right.
@@ -26,7 +25,7 @@ pub struct MessageSender {
     /// reads before the peer's close, for the receiver half
     /// ([`Shared::close_output`]).
     pub(super) stash: Option<Arc<Mutex<Stash>>>,
-    /// The send and close timeouts of the `Sink` and the message writer,
+    /// The send timeout of the `Sink` and the message writer,
     /// which poll by hand: one timer kept between operations, and the
     /// deadline of the operation waiting (see [`Deadline`]).
     pub(super) deadline: Deadline,
@@ -400,12 +399,7 @@ impl MessageSender {
         // dropped: the close goes on as without them.
         let _ = self.hand_over_batch();
         self.shared
-            .close(
-                Side::Writer,
-                Some(frame),
-                self.stash.as_deref(),
-                self.close_timeout,
-            )
+            .close(Side::Writer, Some(frame), self.stash.as_deref())
             .await
     }
 }

@@ -98,7 +98,6 @@ impl MessageSender {
             Side::Writer,
             Some(&frame),
             self.stash.as_deref(),
-            self.close_timeout,
         )
     }
 }

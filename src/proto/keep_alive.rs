@@ -99,7 +99,7 @@ impl KeepAlive {
     /// pong deadline then runs from it, unless an earlier ping is still
     /// unanswered) or an unsolicited pong in `conn`'s output, and moves
     /// each timer one interval past `now`. [`PongTimeout`] once the pong
-    /// deadline has passed. Once `conn` is no longer open (a close was sent
+    /// deadline has passed (reported once: every timer is off then). Once `conn` is no longer open (a close was sent
     /// or received), nothing is sent and every timer is off.
     pub fn handle_timeout(
         &mut self,
@@ -113,6 +113,10 @@ impl KeepAlive {
             return Ok(());
         }
         if self.pong_deadline.is_some_and(|t| now >= t) {
+            // The connection has failed: nothing more is due.
+            self.next_ping = None;
+            self.pong_deadline = None;
+            self.next_pong = None;
             return Err(PongTimeout);
         }
         if self.next_ping.is_some_and(|t| now >= t) && conn.encode_ping(b"").is_ok() {

@@ -35,6 +35,7 @@ pub use machine::fuzzing;
 pub mod keep_alive;
 mod machine;
 pub mod mask;
+pub mod timers;
 pub mod utf8;
 
 pub use bytes::Bytes;

@@ -7,13 +7,11 @@
 
 use std::collections::VecDeque;
 use std::future::poll_fn;
-use std::pin::Pin;
 use std::sync::Mutex;
 use std::task::{Context, Poll, ready};
-use std::time::Duration;
 
-use super::{EOF_GRACE, Ended, Session, Shared, Side};
-use crate::error::{Error, Result, TimeoutKind};
+use super::{Ended, Session, Shared, Side};
+use crate::error::{Error, Result};
 use crate::proto::{CloseFrame, Event, State};
 
 /// Data events that a closing writer half read off the connection, kept
@@ -77,8 +75,8 @@ impl Session {
             if let Some(e) = &self.ended {
                 return Poll::Ready(Err(e.error()));
             }
-            if let Err(e) = self.proto.encode_close(frame) {
-                return Poll::Ready(Err(Error::Protocol(e)));
+            if let Err(e) = self.queue_close(frame) {
+                return Poll::Ready(Err(e));
             }
         }
         ready!(self.poll_flush(cx, side))?;
@@ -90,9 +88,11 @@ impl Session {
                     None => {
                         // Registered under the lock the reader needs to
                         // take from the stash or decode the peer's close:
-                        // its wake-up cannot come in between.
+                        // its wake-up cannot come in between. The close
+                        // timeout runs meanwhile.
                         self.wakers.register(side, cx.waker());
-                        return Poll::Pending;
+                        ready!(self.poll_clock())?;
+                        continue;
                     }
                 }
             }
@@ -113,6 +113,7 @@ impl Session {
             }
         }
         self.end(Ended::Closed);
+        self.handshake_done();
         // A reading half reports the peer's close.
         self.wakers.wake_all();
         self.poll_flush(cx, side)
@@ -131,9 +132,6 @@ impl Session {
 #[derive(Debug, Default)]
 pub(crate) struct Closing {
     step: Step,
-    /// The close timeout during the handshake, then the wait for the
-    /// server's end of TCP.
-    timer: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -146,22 +144,22 @@ enum Step {
 }
 
 impl Shared {
-    /// The close: the handshake within `limit` (else
-    /// `Timeout(Close)`), then a short wait for a client's server to end
-    /// TCP (RFC 6455 7.1.1; not an error if it does not come, and no timer
-    /// unless it has to wait), then our end of TCP
-    /// ([`Session::poll_finish`]). While another handle to the session
-    /// lives, the data that comes before the peer's close goes to `keep`
-    /// for it.
+    /// The close: the handshake, which the peer has the close timeout to
+    /// answer (else `Timeout(Close)`, and the connection has failed), then
+    /// a short wait for a client's server to end TCP (RFC 6455 7.1.1; not
+    /// an error if it does not come), then our end of TCP
+    /// ([`Session::poll_finish`]). Both deadlines are the core's
+    /// ([`proto::timers`](crate::proto::timers)), run by the session's one
+    /// timer. While another handle to the session lives, the data that
+    /// comes before the peer's close goes to `keep` for it.
     pub(crate) async fn close(
         &self,
         side: Side,
         frame: Option<&CloseFrame>,
         keep: Option<&Mutex<Stash>>,
-        limit: Option<Duration>,
     ) -> Result<()> {
         let mut closing = Closing::default();
-        poll_fn(|cx| self.poll_close(&mut closing, cx, side, frame, keep, limit)).await
+        poll_fn(|cx| self.poll_close(&mut closing, cx, side, frame, keep)).await
     }
 
     /// [`Shared::close`] in poll form, its progress kept in `closing`.
@@ -172,53 +170,26 @@ impl Shared {
         side: Side,
         frame: Option<&CloseFrame>,
         keep: Option<&Mutex<Stash>>,
-        limit: Option<Duration>,
     ) -> Poll<Result<()>> {
         loop {
             match closing.step {
                 Step::Handshake => {
                     let keep = keep.filter(|_| !self.is_last());
-                    let res = self.lock().poll_close_handshake(cx, side, frame, keep);
-                    match res {
-                        Poll::Ready(Ok(())) => {
-                            closing.step = Step::PeerEof;
-                            closing.timer = None;
-                        }
-                        Poll::Ready(Err(e)) => {
-                            // A close asked again starts over.
-                            *closing = Closing::default();
-                            return Poll::Ready(Err(e));
-                        }
-                        Poll::Pending => {
-                            if let Some(limit) = limit {
-                                let timer = closing
-                                    .timer
-                                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
-                                if timer.as_mut().poll(cx).is_ready() {
-                                    *closing = Closing::default();
-                                    return Poll::Ready(Err(Error::Timeout(TimeoutKind::Close)));
-                                }
-                            }
-                            return Poll::Pending;
-                        }
+                    let res = ready!(self.lock().poll_close_handshake(cx, side, frame, keep));
+                    if let Err(e) = res {
+                        // A close asked again starts over.
+                        *closing = Closing::default();
+                        return Poll::Ready(Err(e));
                     }
+                    closing.step = Step::PeerEof;
                 }
                 Step::PeerEof => {
-                    if self.lock().poll_peer_eof(cx, side).is_ready() {
-                        closing.step = Step::Finish;
-                        continue;
-                    }
-                    let grace = limit.map_or(EOF_GRACE, |l| l.min(EOF_GRACE));
-                    let timer = closing
-                        .timer
-                        .get_or_insert_with(|| Box::pin(tokio::time::sleep(grace)));
-                    ready!(timer.as_mut().poll(cx));
+                    ready!(self.lock().poll_peer_eof(cx, side));
                     closing.step = Step::Finish;
                 }
                 Step::Finish => {
                     ready!(self.lock().poll_finish(cx, side));
                     closing.step = Step::Done;
-                    closing.timer = None;
                 }
                 Step::Done => return Poll::Ready(Ok(())),
             }

@@ -8,21 +8,13 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use super::keep_alive::spawn_keep_alive;
 use super::{Session, with_timeout};
 use crate::error::{Result, TimeoutKind};
 use crate::proto;
 
-/// A session shared by the halves of one socket.
-///
-/// `handles` counts the user's halves only; the keep-alive task holds a
-/// `Weak` to the session and no handle, so "the last half was dropped" is
-/// never confused by the timer briefly holding the session.
-///
-/// The keep-alive task exists only when keep-alive is on: the timers run
-/// even when no half is polled at all (a socket nobody reads still sends
-/// its pings), and it writes like a half that waits
-/// ([`Session::poll_keep_alive`]).
+/// A session shared by the halves of one socket. Nothing else holds it:
+/// the session's deadlines run in the polls of its halves
+/// (`Session::poll_clock`), so when the last half goes, the session goes.
 #[derive(Debug, Clone)]
 pub(crate) struct Shared {
     session: Arc<Mutex<Session>>,
@@ -39,15 +31,10 @@ impl Shared {
     }
 
     pub(crate) fn new(session: Session) -> Self {
-        let first = session.timers.as_ref().map(|t| t.keep_alive.poll_timeout());
-        let shared = Shared {
+        Shared {
             session: Arc::new(Mutex::new(session)),
             handles: Some(Arc::new(())),
-        };
-        if let Some(first) = first {
-            spawn_keep_alive(Arc::downgrade(&shared.session), first);
         }
-        shared
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, Session> {

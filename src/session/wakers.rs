@@ -3,14 +3,11 @@
 use std::sync::{Arc, Mutex};
 use std::task::{Wake, Waker};
 
-/// Who is polling: a half of the socket, or the keep-alive task.
+/// Which half of the socket is polling.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Side {
     Reader = 0,
     Writer = 1,
-    /// The keep-alive task, writing what it queued
-    /// ([`Session::poll_keep_alive`](super::Session::poll_keep_alive)).
-    Timer = 2,
 }
 
 /// Wakes every task waiting on the session when the transport is ready:
@@ -18,7 +15,7 @@ pub(crate) enum Side {
 /// side that has to wait again.
 #[derive(Debug, Default)]
 pub(crate) struct WakerPair {
-    slots: Mutex<[Option<Waker>; 3]>,
+    slots: Mutex<[Option<Waker>; 2]>,
 }
 
 impl WakerPair {
@@ -35,7 +32,7 @@ impl WakerPair {
     pub(super) fn wake_all(&self) {
         let taken = {
             let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
-            [slots[0].take(), slots[1].take(), slots[2].take()]
+            [slots[0].take(), slots[1].take()]
         };
         for w in taken.into_iter().flatten() {
             w.wake();
