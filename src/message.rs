@@ -48,17 +48,25 @@ pub struct Message {
     kind: Kind,
 }
 
-/// A message's type and whether it is whole, as one value of a whole word
-/// rather than two fields: benches/compare workload (a), which moves
-/// 200k small messages through the Sink and `receive`, runs about 15%
-/// faster this way (see the commit that brought it back).
+/// A message's type, whether it is whole and whether it may be
+/// compressed, as bits of one word rather than separate fields:
+/// benches/compare workload (a), which moves 200k small messages through
+/// the Sink and `receive`, runs about 15% faster this way (see the commit
+/// that brought it back).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u64)]
-enum Kind {
-    Binary,
-    Utf8,
-    BinaryPiece,
-    Utf8Piece,
+struct Kind(u64);
+
+impl Kind {
+    /// Utf8 (else Binary).
+    const UTF8: u64 = 1;
+    /// A piece that more pieces follow.
+    const PIECE: u64 = 1 << 1;
+    /// Sent without permessage-deflate.
+    const NO_COMPRESSION: u64 = 1 << 2;
+
+    fn has(self, bit: u64) -> bool {
+        self.0 & bit != 0
+    }
 }
 
 impl std::fmt::Debug for Message {
@@ -74,13 +82,15 @@ impl std::fmt::Debug for Message {
 impl Message {
     /// A message of `message_type`.
     fn new(message_type: MessageType, data: Bytes, complete: bool) -> Self {
-        let kind = match (message_type, complete) {
-            (MessageType::Binary, true) => Kind::Binary,
-            (MessageType::Utf8, true) => Kind::Utf8,
-            (MessageType::Binary, false) => Kind::BinaryPiece,
-            (MessageType::Utf8, false) => Kind::Utf8Piece,
+        let utf8 = match message_type {
+            MessageType::Binary => 0,
+            MessageType::Utf8 => Kind::UTF8,
         };
-        Message { data, kind }
+        let piece = if complete { 0 } else { Kind::PIECE };
+        Message {
+            data,
+            kind: Kind(utf8 | piece),
+        }
     }
 
     /// A whole text message.
@@ -95,9 +105,10 @@ impl Message {
 
     /// Utf8 or Binary.
     pub fn message_type(&self) -> MessageType {
-        match self.kind {
-            Kind::Binary | Kind::BinaryPiece => MessageType::Binary,
-            Kind::Utf8 | Kind::Utf8Piece => MessageType::Utf8,
+        if self.kind.has(Kind::UTF8) {
+            MessageType::Utf8
+        } else {
+            MessageType::Binary
         }
     }
 
@@ -115,7 +126,26 @@ impl Message {
     /// False for a piece that more pieces of the same message follow
     /// (WinRT `IsMessageComplete`).
     pub fn is_message_complete(&self) -> bool {
-        matches!(self.kind, Kind::Binary | Kind::Utf8)
+        !self.kind.has(Kind::PIECE)
+    }
+
+    /// This message, sent without permessage-deflate even when the
+    /// connection agreed to it (.NET's `WebSocketMessageFlags.DisableCompression`):
+    /// for data already compressed, or too short to gain, or secret data
+    /// that must not share a compression context with what an attacker
+    /// controls (the CRIME/BREACH class of attacks). Sent in pieces, the
+    /// first piece decides for the whole message (RFC 7692 compresses a
+    /// message or not as a whole). No effect without permessage-deflate,
+    /// and none on what is received.
+    pub fn without_compression(mut self) -> Self {
+        self.kind.0 |= Kind::NO_COMPRESSION;
+        self
+    }
+
+    /// False when [`without_compression`](Self::without_compression) was
+    /// asked for.
+    pub fn may_be_compressed(&self) -> bool {
+        !self.kind.has(Kind::NO_COMPRESSION)
     }
 
     /// The payload as text. A whole text message is always valid UTF-8 (the

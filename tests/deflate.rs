@@ -83,6 +83,15 @@ async fn exchange(url: &str, control: MessageWebSocketControl) -> MessageWebSock
         ws.send_text(&t).await.unwrap();
         assert_eq!(recv(&mut ws).await.as_text().unwrap(), t);
     }
+    // One message sent uncompressed between compressed ones: the peer
+    // takes it as it is, and the compression context goes on around it.
+    let t = text(2000, 7);
+    ws.send_message(&Message::text(t.clone()).without_compression())
+        .await
+        .unwrap();
+    assert_eq!(recv(&mut ws).await.as_text().unwrap(), t);
+    ws.send_text(&t).await.unwrap();
+    assert_eq!(recv(&mut ws).await.as_text().unwrap(), t);
     ws.send_text("").await.unwrap();
     assert_eq!(recv(&mut ws).await.data().len(), 0);
     ws.send_binary(b"").await.unwrap();

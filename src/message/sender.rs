@@ -104,22 +104,54 @@ pub(super) struct OpenMessage {
     utf8: Utf8Validator,
 }
 
+/// One frame of a message to send, as [`encode_piece`] takes it.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Piece<'a> {
+    pub(super) kind: DataKind,
+    pub(super) data: &'a [u8],
+    /// The frame ends the message.
+    pub(super) fin: bool,
+    /// A whole message known to be text needs no UTF-8 check.
+    pub(super) known_text: bool,
+    /// False: a message that starts here goes uncompressed.
+    pub(super) compress: bool,
+}
+
+impl<'a> Piece<'a> {
+    /// A frame of `kind` to check (if text) and compress (if agreed).
+    pub(super) fn new(kind: DataKind, data: &'a [u8], fin: bool) -> Self {
+        Piece {
+            kind,
+            data,
+            fin,
+            known_text: false,
+            compress: true,
+        }
+    }
+}
+
 /// Encodes one frame of a message through the sender's record of the open
 /// message, the one way every message send goes (the `send_*` calls, the
 /// `Sink`, the message writer): the frame continues the open message if
 /// there is one (its kind then wins over `kind`), else starts one; `fin`
 /// ends it. Text is checked as it goes, except a whole message that is
 /// `known_text` (from a `&str` or a whole [`Message`], which are text).
+/// `compress: false` sends a message that starts here uncompressed even
+/// with permessage-deflate on (a continuation goes as its message began).
 /// `open` changes only when the frame is queued, so a caller dropped
 /// before or after this call leaves the record true.
 pub(super) fn encode_piece(
     open: &mut Option<OpenMessage>,
     s: &mut Session,
-    kind: DataKind,
-    data: &[u8],
-    fin: bool,
-    known_text: bool,
+    piece: Piece<'_>,
 ) -> Result<()> {
+    let Piece {
+        kind,
+        data,
+        fin,
+        known_text,
+        compress,
+    } = piece;
     let first = open.is_none();
     let mut next = open.unwrap_or(OpenMessage {
         kind,
@@ -138,7 +170,11 @@ pub(super) fn encode_piece(
             }));
         }
     }
-    s.proto.encode_data(next.kind, data, first, fin)?;
+    if first && !compress {
+        s.proto.encode_data_rsv(next.kind, data, first, fin, 0)?;
+    } else {
+        s.proto.encode_data(next.kind, data, first, fin)?;
+    }
     *open = if fin { None } else { Some(next) };
     Ok(())
 }
@@ -161,14 +197,7 @@ impl MessageSender {
     /// message is open.
     ///
     /// [`message_in_progress`]: Self::message_in_progress
-    async fn send_piece(
-        &mut self,
-        kind: DataKind,
-        data: &[u8],
-        fin: bool,
-        whole: bool,
-        known_text: bool,
-    ) -> Result<()> {
+    async fn send_piece(&mut self, piece: Piece<'_>, whole: bool) -> Result<()> {
         if whole {
             self.check_no_partial()?;
         }
@@ -180,7 +209,7 @@ impl MessageSender {
         let send = shared.run(move |s, cx| {
             if !queued {
                 ready!(s.poll_ready(cx, Side::Writer))?;
-                encode_piece(open, s, kind, data, fin, known_text)?;
+                encode_piece(open, s, piece)?;
                 queued = true;
             }
             s.poll_flush(cx, Side::Writer)
@@ -207,8 +236,14 @@ impl MessageSender {
     ///
     /// Cancel safety: as [`send_binary`](Self::send_binary).
     pub async fn send_text(&mut self, text: &str) -> Result<()> {
-        self.send_piece(DataKind::Text, text.as_bytes(), true, true, true)
-            .await
+        self.send_piece(
+            Piece {
+                known_text: true,
+                ..Piece::new(DataKind::Text, text.as_bytes(), true)
+            },
+            true,
+        )
+        .await
     }
 
     /// Sends one whole binary message. While a message sent in pieces is
@@ -222,7 +257,7 @@ impl MessageSender {
     /// then leaves with the next operation that writes (a later send,
     /// `flush`, `close`, or the receiver's answers to the peer).
     pub async fn send_binary(&mut self, data: &[u8]) -> Result<()> {
-        self.send_piece(DataKind::Binary, data, true, true, true)
+        self.send_piece(Piece::new(DataKind::Binary, data, true), true)
             .await
     }
 
@@ -240,14 +275,12 @@ impl MessageSender {
     /// Cancel safety: as [`send_nonfinal_frame`](Self::send_nonfinal_frame).
     pub async fn send_message(&mut self, message: &Message) -> Result<()> {
         let kind = kind_of(message.message_type());
-        self.send_piece(
-            kind,
-            &message.data,
-            message.is_message_complete(),
-            false,
-            true,
-        )
-        .await
+        let piece = Piece {
+            known_text: true,
+            compress: message.may_be_compressed(),
+            ..Piece::new(kind, &message.data, message.is_message_complete())
+        };
+        self.send_piece(piece, false).await
     }
 
     pub(super) fn check_no_partial(&self) -> Result<()> {
@@ -288,7 +321,7 @@ impl MessageSender {
     /// [`send_final_frame`]: Self::send_final_frame
     /// [`abort_message`]: Self::abort_message
     pub async fn send_nonfinal_frame(&mut self, data: &[u8]) -> Result<()> {
-        self.send_piece(kind_of(self.message_type), data, false, false, false)
+        self.send_piece(Piece::new(kind_of(self.message_type), data, false), false)
             .await
     }
 
@@ -300,7 +333,7 @@ impl MessageSender {
     /// Cancel safety: as [`send_nonfinal_frame`](Self::send_nonfinal_frame);
     /// if the final frame was not queued the message stays open.
     pub async fn send_final_frame(&mut self, data: &[u8]) -> Result<()> {
-        self.send_piece(kind_of(self.message_type), data, true, false, false)
+        self.send_piece(Piece::new(kind_of(self.message_type), data, true), false)
             .await
     }
 

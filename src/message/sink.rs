@@ -4,7 +4,7 @@
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
-use super::sender::{SINK_BATCH_PAYLOAD, encode_piece};
+use super::sender::{Piece, SINK_BATCH_PAYLOAD, encode_piece};
 use super::*;
 
 impl futures_core::Stream for MessageReceiver {
@@ -67,12 +67,18 @@ impl MessageSender {
             && self.open.is_none()
             && self.batch.limit != 0
             && item.data.len() <= SINK_BATCH_PAYLOAD
+            && item.may_be_compressed()
         {
             s.proto.check_message_send()?;
             self.batch.bytes = item.data.len();
             self.batch.messages.push(item);
         } else {
-            encode_piece(&mut self.open, &mut s, kind, &item.data, complete, true)?;
+            let piece = Piece {
+                known_text: true,
+                compress: item.may_be_compressed(),
+                ..Piece::new(kind, &item.data, complete)
+            };
+            encode_piece(&mut self.open, &mut s, piece)?;
         }
         // One lock per message: the next poll_ready need not take it.
         self.sink_ready = s.has_room();
@@ -152,6 +158,7 @@ impl futures_sink::Sink<Message> for MessageSender {
         if item.is_message_complete()
             && this.open.is_none()
             && item.data.len() <= SINK_BATCH_PAYLOAD
+            && item.may_be_compressed()
             && !this.batch.messages.is_empty()
             && this.batch.bytes < this.batch.limit
         {

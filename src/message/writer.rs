@@ -6,7 +6,7 @@ use std::task::{Context, Poll, ready};
 
 use tokio::io::AsyncWrite;
 
-use super::sender::encode_piece;
+use super::sender::{Piece, encode_piece};
 use super::*;
 
 /// Sends one message of unknown length (WinRT `OutputStream`): writes are
@@ -60,7 +60,7 @@ impl<'a> MessageWriter<'a> {
         let sender = &mut *self.sender;
         let mut s = sender.shared.lock();
         ready!(s.poll_ready(cx, Side::Writer))?;
-        encode_piece(&mut sender.open, &mut s, kind, &self.buf, fin, false)?;
+        encode_piece(&mut sender.open, &mut s, Piece::new(kind, &self.buf, fin))?;
         self.buf.clear();
         Poll::Ready(Ok(()))
     }
@@ -142,6 +142,6 @@ impl Drop for MessageWriter<'_> {
         let sender = &mut *self.sender;
         let mut s = sender.shared.lock();
         // Refused text or a connection that ended: nothing more to do.
-        let _ = encode_piece(&mut sender.open, &mut s, kind, &self.buf, false, false);
+        let _ = encode_piece(&mut sender.open, &mut s, Piece::new(kind, &self.buf, false));
     }
 }

@@ -20,13 +20,27 @@ where
     F: FnOnce(TcpStream) -> Fut + Send + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
+    one_peer_with_extensions(None, f).await
+}
+
+/// [`one_peer`], its 101 agreeing to `extensions` (for example
+/// `permessage-deflate`) whatever the client offered.
+#[allow(dead_code)]
+pub(crate) async fn one_peer_with_extensions<F, Fut>(
+    extensions: Option<&'static str>,
+    f: F,
+) -> String
+where
+    F: FnOnce(TcpStream) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr: SocketAddr = listener.local_addr().unwrap();
     tokio::spawn(async move {
         let (mut tcp, _) = listener.accept().await.unwrap();
         let key = read_upgrade(&mut tcp).await;
         let mut out = Vec::new();
-        hs::write_accept(&key, None, None, &[], &mut out);
+        hs::write_accept(&key, None, extensions, &[], &mut out);
         tcp.write_all(&out).await.unwrap();
         f(tcp).await
     });
