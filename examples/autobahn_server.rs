@@ -63,6 +63,8 @@ async fn echo(incoming: Incoming) {
                     return;
                 }
             }
+            // A receive timeout (were one set) ends only the wait.
+            Err(e) if e.is_socket_usable() => continue,
             Ok(Received::Closed { .. }) | Err(_) => return,
         }
     }

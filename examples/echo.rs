@@ -49,6 +49,11 @@ async fn run() -> wsock::Result<()> {
         show(info.local_address()),
         show(info.remote_address())
     );
+    let answer = info.http_response();
+    println!("upgrade answered {} {}", answer.status(), answer.reason());
+    for (name, value) in answer.headers() {
+        println!("  {name}: {value}");
+    }
 
     ws.send_text("Hello, world!").await?;
     print_reply(&mut ws).await?;

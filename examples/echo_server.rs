@@ -91,9 +91,12 @@ async fn serve(incoming: Incoming) {
 async fn echo(incoming: Incoming) -> wsock::Result<()> {
     let mut ws = incoming.accept(None).await?;
     loop {
-        match ws.receive().await? {
-            Received::Message(m) => ws.send_message(&m).await?,
-            Received::Closed { .. } => return Ok(()),
+        match ws.receive().await {
+            Ok(Received::Message(m)) => ws.send_message(&m).await?,
+            Ok(Received::Closed { .. }) => return Ok(()),
+            // A receive timeout (were one set) ends only the wait.
+            Err(e) if e.is_socket_usable() => continue,
+            Err(e) => return Err(e),
         }
     }
 }

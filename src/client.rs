@@ -21,11 +21,11 @@ use crate::connect::{self, ConnectOptions, Target, TlsSetup, Transport};
 use crate::control::ClientOptions;
 use crate::credential::{Credential, offers_basic};
 use crate::error::{Error, Result, TimeoutKind};
-use crate::handshake::client::{Request, parse_response_with, response_body_len, write_request};
+use crate::handshake::client::{Request, parse_response_compact, response_body_len, write_request};
 use crate::handshake::{
     HandshakeError, HttpResponse, Limits, generate_key_bytes, has_token, header_values,
 };
-use crate::information::{ConnectionFacts, Stats};
+use crate::information::{ConnectionFacts, Stats, UpgradeResponse};
 use crate::proto::deflate::{DeflateConfig, DeflateOptions};
 use crate::proto::{Config, Connection, Role};
 use crate::session::Session;
@@ -57,7 +57,7 @@ pub(crate) async fn open(
         // The origin the caller connected to, noted at the first redirect
         // (`None` until then: every hop so far went there).
         let mut origin: Option<Origin> = None;
-        let (io, remote, protocol, deflate, leftover, tls) = loop {
+        let (io, remote, accepted, leftover, tls) = loop {
             // Secrets only to the caller's origin, unless they chose to send
             // them everywhere.
             let trusted = opts.dangerous_send_secrets_across_origins
@@ -95,8 +95,8 @@ pub(crate) async fn open(
             };
             let connect = with_tls.as_deref().unwrap_or(&opts.connect);
             match connect_and_upgrade(&target, opts, connect, &headers, authorization).await {
-                Ok((io, remote, protocol, deflate, leftover)) => {
-                    break (io, remote, protocol, deflate, leftover, tls);
+                Ok((io, remote, accepted, leftover)) => {
+                    break (io, remote, accepted, leftover, tls);
                 }
                 Err(Error::Handshake(HandshakeError::Status(resp)))
                     if matches!(resp.status, 301 | 302 | 303 | 307 | 308) =>
@@ -128,6 +128,11 @@ pub(crate) async fn open(
                 Err(e) => return Err(e),
             }
         };
+        let Agreed {
+            protocol,
+            deflate,
+            response,
+        } = accepted;
         let facts = ConnectionFacts {
             local_address: io.local_addr(),
             // The address connected to: what `io.peer_addr()` would ask the
@@ -141,6 +146,7 @@ pub(crate) async fn open(
                 .map(TlsSetup::server_certificate_errors)
                 .unwrap_or_default(),
             deflate,
+            http_response: response,
         };
         let mut config = Config::new(Role::Client);
         config.max_frame_size = opts.max_frame_size.min(max_message_size);
@@ -303,13 +309,7 @@ async fn connect_and_upgrade(
     connect: &ConnectOptions,
     headers: &[(String, String)],
     authorization: Option<Authorization>,
-) -> Result<(
-    Transport,
-    SocketAddr,
-    Option<String>,
-    Option<DeflateConfig>,
-    BytesMut,
-)> {
+) -> Result<(Transport, SocketAddr, Agreed, BytesMut)> {
     let (mut io, mut remote) = connect::open(target, connect).await?;
     let mut sent = authorization
         .as_ref()
@@ -319,8 +319,8 @@ async fn connect_and_upgrade(
     let mut reused = false;
     loop {
         match upgrade(&mut io, target, opts, headers, sent).await {
-            Ok(Upgrade::Accepted(protocol, deflate, leftover)) => {
-                return Ok((io, remote, protocol, deflate, leftover));
+            Ok(Upgrade::Accepted(agreed, leftover)) => {
+                return Ok((io, remote, agreed, leftover));
             }
             Ok(Upgrade::Refused(response, reusable)) => {
                 let retry = match &authorization {
@@ -348,11 +348,17 @@ async fn connect_and_upgrade(
     }
 }
 
+/// What a 101 agreed to, and the answer itself for the information.
+struct Agreed {
+    protocol: Option<String>,
+    deflate: Option<DeflateConfig>,
+    response: UpgradeResponse,
+}
+
 /// How an upgrade request was answered.
 enum Upgrade {
-    /// 101: the chosen subprotocol, the agreed permessage-deflate
-    /// parameters and the bytes after the head.
-    Accepted(Option<String>, Option<DeflateConfig>, BytesMut),
+    /// 101: what it agreed to and the bytes after the head.
+    Accepted(Agreed, BytesMut),
     /// Another status, and whether the connection can carry another
     /// request (HTTP/1.1, no `Connection: close`, the body read whole and
     /// nothing after it).
@@ -398,8 +404,8 @@ async fn upgrade(
         return Err(HandshakeError::Truncated.into());
     }
     loop {
-        match parse_response_with(&rd, &req, &limits, false) {
-            Ok(Some((accepted, head_len))) => {
+        match parse_response_compact(&rd, &req, &limits) {
+            Ok(Some((accepted, response, head_len))) => {
                 rd.advance(head_len);
                 let deflate = match (&opts.deflate, accepted.extensions) {
                     (Some(options), Some(answer)) => match options.accept_answer(&answer) {
@@ -419,7 +425,12 @@ async fn upgrade(
                     // session waits for bytes before taking memory.
                     rd = BytesMut::new();
                 }
-                return Ok(Upgrade::Accepted(accepted.protocol, deflate, rd));
+                let agreed = Agreed {
+                    protocol: accepted.protocol,
+                    deflate,
+                    response,
+                };
+                return Ok(Upgrade::Accepted(agreed, rd));
             }
             Ok(None) => {}
             Err(HandshakeError::Status(resp)) => {

@@ -1,5 +1,7 @@
 //! Read-only facts about a live connection: WinRT's
-//! `MessageWebSocketInformation` and `StreamWebSocketInformation`.
+//! `MessageWebSocketInformation` and `StreamWebSocketInformation`, with
+//! the server's 101 answer ([`UpgradeResponse`]) that .NET's
+//! `HttpResponseHeaders` gives.
 //!
 //! Bandwidth figures come from the real byte counts of the transport,
 //! sampled over time windows of [`WINDOW`]: each finished window gives a rate,
@@ -17,6 +19,10 @@ use rustls::pki_types::CertificateDer;
 
 use crate::certificates::{ChainValidationResult, SocketSslErrorSeverity, severity_of};
 use crate::proto::deflate::DeflateConfig;
+
+mod upgrade_response;
+
+pub use upgrade_response::{UpgradeResponse, UpgradeResponseHeaders};
 
 /// Length of one bandwidth sampling window.
 pub const WINDOW: Duration = Duration::from_millis(250);
@@ -199,6 +205,8 @@ pub(crate) struct ConnectionFacts {
     /// The problems the server certificate check found (and ignored).
     pub(crate) server_certificate_errors: Vec<ChainValidationResult>,
     pub(crate) deflate: Option<DeflateConfig>,
+    /// The 101 that opened the connection.
+    pub(crate) http_response: UpgradeResponse,
 }
 
 macro_rules! information_common {
@@ -227,6 +235,27 @@ macro_rules! information_common {
             /// `None` when the connection is not compressed.
             pub fn deflate(&self) -> Option<&DeflateConfig> {
                 self.facts.deflate.as_ref()
+            }
+
+            /// The server's `101 Switching Protocols` answer: status,
+            /// reason phrase and every header, in order, as received (.NET
+            /// `HttpResponseHeaders`; after redirects, the final 101). See
+            /// [`UpgradeResponse`].
+            pub fn http_response(&self) -> &UpgradeResponse {
+                &self.facts.http_response
+            }
+
+            /// The status of the answer that opened the connection: 101
+            /// (.NET `HttpStatusCode`).
+            pub fn http_status(&self) -> u16 {
+                self.facts.http_response.status()
+            }
+
+            /// The headers of the answer that opened the connection, as
+            /// `(name, value)` in the order received, repeated ones kept;
+            /// see [`UpgradeResponse::headers`].
+            pub fn http_response_headers(&self) -> UpgradeResponseHeaders<'_> {
+                self.facts.http_response.headers()
             }
 
             /// Bandwidth figures measured from the bytes that crossed the

@@ -34,7 +34,7 @@ pub use error::{Error, Result, TimeoutKind, WebErrorStatus, get_status};
 pub use events::{ClosedEventArgs, MessageReceivedEventArgs, MessageWebSocketEvents};
 pub use information::{
     BandwidthStatistics, MessageWebSocketInformation, RoundTripTimeStatistics,
-    StreamWebSocketInformation,
+    StreamWebSocketInformation, UpgradeResponse,
 };
 pub use message::{
     Message, MessageReceiver, MessageSender, MessageWebSocket, MessageWriter, Received,

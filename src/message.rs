@@ -423,7 +423,8 @@ impl MessageWebSocket {
     /// as a sign of life, the pongs that answer keep-alive pings included:
     /// with `keep_alive_interval` shorter than the timeout, a wait on a live
     /// peer does not end. The socket stays
-    /// usable: call `receive()` again. To wait as long as the connection
+    /// usable ([`Error::is_socket_usable`](crate::Error::is_socket_usable)
+    /// says so): call `receive()` again. To wait as long as the connection
     /// lives, turn it off before connecting:
     ///
     /// ```

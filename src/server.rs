@@ -68,7 +68,7 @@ use crate::handshake::client::validate_header;
 use crate::handshake::server::{Rejection, Request, Upgrade, check_upgrade, parse_request};
 use crate::handshake::server::{reason_phrase, write_accept, write_response};
 use crate::handshake::{HandshakeError, Limits};
-use crate::information::{ConnectionFacts, Stats};
+use crate::information::{ConnectionFacts, Stats, UpgradeResponse};
 use crate::message::MessageWebSocket;
 use crate::proto::deflate::DeflateOptions;
 use crate::proto::{Config, Connection, Role};
@@ -431,6 +431,7 @@ impl Incoming {
             unsolicited_pong_interval: None,
             server_certificate_errors: Vec::new(),
             deflate,
+            http_response: UpgradeResponse::parse_sent(&out),
         };
         let session = Session::new(
             self.io,

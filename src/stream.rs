@@ -119,6 +119,18 @@ enum WriteCall {
 }
 
 /// WinRT's `StreamWebSocket` over Tokio: `AsyncRead` + `AsyncWrite`.
+///
+/// **Receive timeout:** a read that has waited 30 s without a frame from
+/// the peer (the WinRT default) fails with an `io::Error` of kind
+/// `TimedOut` holding [`Error::Timeout`]`(`[`TimeoutKind::Receive`]`)`
+/// (`get_ref()` and a downcast give it back); nothing is lost, the socket
+/// stays usable and the next read reads on. To wait as long as the
+/// connection lives, before connecting:
+///
+/// ```
+/// # let mut control = wsock::StreamWebSocketControl::default();
+/// control.receive_timeout = None;
+/// ```
 #[derive(Debug)]
 pub struct StreamWebSocket {
     reader: StreamReceiver,
@@ -362,6 +374,7 @@ impl StreamReceiver {
     }
 }
 
+/// Reads time out as [`StreamWebSocket`] says, leaving the socket usable.
 impl AsyncRead for StreamReceiver {
     fn poll_read(
         self: Pin<&mut Self>,

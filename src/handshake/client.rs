@@ -17,6 +17,8 @@ use std::mem::MaybeUninit;
 
 use bytes::Bytes;
 
+use crate::information::UpgradeResponse;
+
 use super::{
     HandshakeError, HttpResponse, Limits, accept_key_bytes, header_values, is_token, own_headers,
     split_list, trim_ows,
@@ -131,18 +133,24 @@ pub fn parse_response(
     req: &Request<'_>,
     limits: &Limits,
 ) -> Result<Option<(Accepted, usize)>, HandshakeError> {
-    parse_response_with(buf, req, limits, true)
+    let parsed = parse_response_compact(buf, req, limits)?;
+    Ok(parsed.map(|(mut accepted, response, head_len)| {
+        accepted.headers = (response.headers())
+            .map(|(name, value)| (name.to_owned(), value.to_owned()))
+            .collect();
+        (accepted, head_len)
+    }))
 }
 
-/// [`parse_response`], keeping [`Accepted::headers`] of a 101 only when
-/// `keep_headers` (the connect path has no use for them). Everything else,
-/// the checks and the refusals included, is the same.
-pub(crate) fn parse_response_with(
+/// [`parse_response`], with the headers of a 101 kept in one
+/// [`UpgradeResponse`] (one allocation, what a connection keeps) instead of
+/// [`Accepted::headers`], which stays empty. Everything else, the checks
+/// and the refusals included, is the same.
+pub(crate) fn parse_response_compact(
     buf: &[u8],
     req: &Request<'_>,
     limits: &Limits,
-    keep_headers: bool,
-) -> Result<Option<(Accepted, usize)>, HandshakeError> {
+) -> Result<Option<(Accepted, UpgradeResponse, usize)>, HandshakeError> {
     // Header slots on the stack for the default limit (no allocation, and
     // the parser fills them in, so none is zeroed first).
     let capacity = super::header_capacity(limits);
@@ -208,22 +216,18 @@ pub(crate) fn parse_response_with(
         true => accepted_extensions(lossy, req)?,
         false => None,
     };
-    let headers = if keep_headers {
-        own_headers(raw)
-    } else {
-        Vec::new()
-    };
     Ok(Some((
         Accepted {
             protocol,
             extensions,
-            headers,
+            headers: Vec::new(),
         },
+        UpgradeResponse::from_parts(status, reason, raw),
         head_len,
     )))
 }
 
-/// Header slots [`parse_response_with`] keeps on the stack: the default
+/// Header slots [`parse_response_compact`] keeps on the stack: the default
 /// [`Limits::max_headers`].
 const STACK_HEADERS: usize = 64;
 

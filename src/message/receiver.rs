@@ -35,6 +35,19 @@ const READ_AHEAD: usize = 64;
 impl MessageReceiver {
     /// The next message, or the peer's close; see
     /// [`MessageWebSocket::receive`].
+    ///
+    /// **Receive timeout:** after 30 s without a frame from the peer (the
+    /// WinRT default) this fails with
+    /// [`Error::Timeout`]`(`[`TimeoutKind::Receive`](crate::TimeoutKind::Receive)`)`;
+    /// the socket stays usable and the next `receive()` reads on. To wait
+    /// as long as the connection lives, before connecting:
+    ///
+    /// ```
+    /// # let mut control = wsock::MessageWebSocketControl::default();
+    /// control.receive_timeout = None;
+    /// ```
+    ///
+    /// or, on this half, [`set_receive_timeout(None)`](Self::set_receive_timeout).
     #[inline]
     pub fn receive(&mut self) -> impl Future<Output = Result<Received>> + '_ {
         Receive {
