@@ -6,6 +6,10 @@
 //! ignorable class tried on its own. A forged chain must always be refused
 //! as `CertificateIsInvalid`, whatever else is ignorable; a genuine one
 //! reports each of its problems and connects when all are ignorable.
+#![cfg(all(
+    feature = "server",
+    any(feature = "rustls-ring", feature = "rustls-aws-lc-rs")
+))]
 
 mod certs;
 
@@ -531,4 +535,22 @@ async fn a_panicking_validation_hook_refuses_the_connection() {
     assert_eq!(calls.load(Ordering::SeqCst), 1);
     // The process, and the next connection, are fine.
     assert_eq!(accepted(port, trusting(&root, &[])).await, []);
+}
+
+#[tokio::test]
+async fn a_trusted_namesake_of_a_pinned_certificate_does_not_keep_it_out() {
+    // A trust store may hold a CA named like the server (this machine's
+    // has a "localhost" one): webpki then checks the pinned certificate's
+    // signature against it, which fails. That is no trusted path, which
+    // Untrusted already says, not a problem of its own.
+    let namesake = Authority::root("localhost", CURRENT);
+    let port = Leaf::default().self_signed().serve().await;
+    let pin = trusting(&namesake, &[Cvr::Untrusted]);
+    assert_eq!(accepted(port, pin).await, [Cvr::Untrusted]);
+    // Not ignored, it is refused as any untrusted chain.
+    let strict = trusting(&namesake, &[]);
+    assert_eq!(
+        refused(port, strict).await,
+        WebErrorStatus::CertificateIsInvalid
+    );
 }

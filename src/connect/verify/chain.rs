@@ -104,9 +104,16 @@ pub(crate) fn examine(
             // What the search tripped over last, unless the leaf's own
             // check already covers it; an intermediate's problems in an
             // untrusted chain are reported under the classes below too.
+            // A signature that fails on the way up is a path that does not
+            // exist, which Untrusted says: the certificate it was checked
+            // against is not this chain's issuer, only one with the same
+            // name (a trust store may well hold a "localhost" CA), and
+            // reporting it apart would keep a pinned self-signed
+            // certificate out on one machine and not on another.
             if !matches!(
                 class,
                 ChainValidationResult::Untrusted
+                    | ChainValidationResult::InvalidSignature
                     | ChainValidationResult::Expired
                     | ChainValidationResult::WrongUsage
                     | ChainValidationResult::BasicConstraintsError
