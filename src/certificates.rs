@@ -251,7 +251,7 @@ impl ClientCertificate {
                 "a client certificate chain needs a certificate",
             ));
         }
-        let provider = rustls::crypto::ring::default_provider();
+        let provider = crate::connect::crypto::provider()?;
         let key = CertifiedKey::from_der(chain, key, &provider)
             .map_err(|e| Error::invalid(format!("unusable client certificate or key: {e}")))?;
         Ok(ClientCertificate { key: Arc::new(key) })
@@ -349,6 +349,7 @@ mod tests {
         assert_eq!(SocketSslErrorSeverity::Fatal as i32, 2);
     }
 
+    #[cfg(any(feature = "rustls-ring", feature = "rustls-aws-lc-rs"))]
     #[test]
     fn loads_pem_and_der() {
         let key = rcgen::KeyPair::generate().unwrap();

@@ -386,6 +386,7 @@ impl ClientOptions {
     /// Checks the request headers again at connect (they are also checked
     /// when set).
     pub(crate) fn check(&self) -> Result<()> {
+        self.session.check()?;
         for (n, v) in &self.headers {
             check_header(n, v)?;
         }

@@ -4,6 +4,7 @@
 //! while the output is over the outbound buffer size. The peer floods for
 //! 2.5 s while this process's resident memory is sampled; then it stops,
 //! reads, and the connection still works.
+#![cfg(feature = "server")]
 
 mod common;
 

@@ -2,6 +2,10 @@
 //! server role behind tokio-rustls on loopback, with a PKI made by rcgen:
 //! custom roots, ignorable errors (reported with their severity), the
 //! custom validation hook, intermediates, and mutual TLS.
+#![cfg(all(
+    feature = "server",
+    any(feature = "rustls-ring", feature = "rustls-aws-lc-rs")
+))]
 
 mod certs;
 

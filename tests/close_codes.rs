@@ -2,6 +2,7 @@
 //! the wire (1000-1003, 1007-1014, 3000-4999), in both roles and from both
 //! socket types, and a clear refusal for the rest (1004, 1005, 1006, 1015
 //! and the unassigned ranges). A restarting server says "going away".
+#![cfg(feature = "server")]
 
 use std::net::SocketAddr;
 

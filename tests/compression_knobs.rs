@@ -4,6 +4,7 @@
 //! path; whole messages shorter than `compression_threshold` leave
 //! uncompressed; everything else is compressed. The peer is a raw server
 //! that agrees to permessage-deflate and reads the frames' headers itself.
+#![cfg(feature = "deflate")]
 
 mod common;
 

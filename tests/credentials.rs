@@ -2,6 +2,10 @@
 //! server on loopback: it answers 401 with `WWW-Authenticate` (keeping the
 //! connection, closing it, or closing it without saying so) until the right
 //! `Authorization` arrives, then hands the request to wsock's server role.
+#![cfg(all(
+    feature = "server",
+    any(feature = "rustls-ring", feature = "rustls-aws-lc-rs")
+))]
 
 mod certs;
 

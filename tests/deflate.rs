@@ -1,5 +1,6 @@
 //! permessage-deflate over loopback: our client against our server, and
 //! against Python's `websockets` and Node's `ws` with compression on.
+#![cfg(all(feature = "server", feature = "deflate"))]
 
 mod common;
 

@@ -1,5 +1,9 @@
 //! Every WebErrorStatus a client can meet, each reached over loopback, and
 //! the timeouts.
+#![cfg(all(
+    feature = "server",
+    any(feature = "rustls-ring", feature = "rustls-aws-lc-rs")
+))]
 
 mod common;
 

@@ -2,6 +2,7 @@
 //! `reunite` puts them back (and hands back halves of two sockets), the
 //! sender keeps the socket's information, and the peer's close status can
 //! be read from every socket and half, also after the `Stream` face ended.
+#![cfg(feature = "server")]
 
 mod common;
 

@@ -3,6 +3,7 @@
 //! dropped, split and both halves dropped) answers as it did while the
 //! socket lived, in both roles, for both socket types, and through a
 //! proxy (the tunnel's local address).
+#![cfg(feature = "server")]
 
 mod common;
 

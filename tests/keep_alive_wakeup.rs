@@ -6,6 +6,7 @@
 //! waiting sender's place in the transport: the send stalled for good, or
 //! in the client role failed with a false send timeout. The pings now go
 //! out in the waiting sender's own polls.)
+#![cfg(feature = "server")]
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! A message received in pieces (PartialMessage mode) and sent back with
 //! `send_message` or the Sink leaves as the same one message, not as one
 //! message per piece.
+#![cfg(feature = "server")]
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! permessage-deflate in the sans-IO core, byte for byte: the examples of
 //! RFC 7692 section 7.2.3, context takeover, fragments, limits, and the
 //! negotiation of both roles.
+#![cfg(feature = "deflate")]
 
 use bytes::{Buf, BytesMut};
 use wsock::proto::deflate::{DeflateConfig, DeflateOptions};

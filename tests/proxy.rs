@@ -3,6 +3,10 @@
 //! configuration (open, or with `BasicAuth`). `scripts/install-test-deps.sh`
 //! installs it; without it these tests say so and pass, except under CI
 //! (`CI` set), where they fail.
+#![cfg(all(
+    feature = "server",
+    any(feature = "rustls-ring", feature = "rustls-aws-lc-rs")
+))]
 
 mod certs;
 

@@ -2,6 +2,7 @@
 //! one lock): messages that arrive in the same read as a ping, a text
 //! message or the peer's close must still come out in order, and the
 //! close reply must not overtake the echoes of the messages before it.
+#![cfg(feature = "server")]
 
 mod common;
 

@@ -3,6 +3,7 @@
 //! `receive()` (and a stream read) alive; a silent peer still ends the wait,
 //! and the socket stays usable. The `Stream` face applies no timeout.
 //! Against our server role on loopback, with short real timeouts.
+#![cfg(feature = "server")]
 
 use std::net::SocketAddr;
 use std::time::Duration;

@@ -6,6 +6,10 @@
 //! until the right Basic credential comes, or the upgrade (handed to
 //! wsock's server role). Another origin is another port, or the same port
 //! under another host name (`localhost` for `127.0.0.1`).
+#![cfg(all(
+    feature = "server",
+    any(feature = "rustls-ring", feature = "rustls-aws-lc-rs")
+))]
 
 mod certs;
 

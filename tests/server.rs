@@ -1,6 +1,10 @@
 //! The server role: what it answers to bad, refused and plain requests
 //! (hand-written bytes over raw TCP), subprotocol choice, both socket types,
 //! the listener, keep-alive pings and the close answer. Loopback only.
+#![cfg(all(
+    feature = "server",
+    any(feature = "rustls-ring", feature = "rustls-aws-lc-rs")
+))]
 
 mod common;
 

@@ -1,4 +1,5 @@
 //! StreamWebSocket against our own server role over loopback.
+#![cfg(feature = "server")]
 
 mod common;
 

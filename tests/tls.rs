@@ -1,4 +1,8 @@
 //! Both sockets over wss:// with a test CA made in the test.
+#![cfg(all(
+    feature = "server",
+    any(feature = "rustls-ring", feature = "rustls-aws-lc-rs")
+))]
 
 mod common;
 

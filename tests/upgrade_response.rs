@@ -4,6 +4,7 @@
 //! role writes only the handshake's), through a redirect (the final 101
 //! counts), from our server role's side, and against Python's
 //! `websockets` (ignored unless the interop peers are installed).
+#![cfg(feature = "server")]
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! Text sent in pieces is checked for UTF-8 as it goes: a piece may end
 //! inside a character, but invalid UTF-8 is refused before it leaves, and
 //! the socket stays usable.
+#![cfg(feature = "server")]
 
 mod common;
 

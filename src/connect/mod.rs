@@ -13,6 +13,7 @@
 //! role) or any other byte stream.
 
 mod addr;
+pub(crate) mod crypto;
 mod proxy;
 mod tls;
 mod verify;
@@ -38,6 +39,10 @@ pub use proxy::ProxyConfig;
 pub(crate) use proxy::parse_head;
 pub(crate) use tls::{TlsSetup, setup as tls_setup};
 #[cfg(test)]
+#[cfg_attr(
+    not(any(feature = "rustls-ring", feature = "rustls-aws-lc-rs")),
+    allow(unused_imports)
+)]
 pub(crate) use tls::{default_tls_config, tls_config_with_roots};
 pub(crate) use verify::CertificateOptions;
 
@@ -48,6 +53,8 @@ pub(crate) trait AsyncReadWrite: AsyncRead + AsyncWrite {}
 impl<T: AsyncRead + AsyncWrite + ?Sized> AsyncReadWrite for T {}
 
 /// The byte stream under a WebSocket.
+// The server role makes the server-side variants.
+#[cfg_attr(not(feature = "server"), allow(dead_code))]
 pub(crate) enum Transport {
     /// Plain TCP (`ws://`, or an accepted connection).
     Tcp(TcpStream),

@@ -1,7 +1,8 @@
 //! TLS client configuration and the client handshake for `wss://`.
 //!
-//! rustls with the ring provider. The default configuration trusts the
-//! Mozilla roots of `webpki-roots`, checks certificates with the same
+//! rustls with the provider [`crypto::provider`] picks. The default
+//! configuration trusts the roots the features choose
+//! ([`crypto::default_roots`]), checks certificates with the same
 //! [`Verifier`] as any other configuration of ours, and sets no ALPN protocol: a WebSocket
 //! upgrade is HTTP/1.1, and offering `h2` would let a server pick a protocol
 //! the upgrade cannot use.
@@ -21,18 +22,19 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
 use super::Target;
+use super::crypto;
 use super::verify::{CertificateOptions, Verifier};
 use crate::certificates::ChainValidationResult;
 use crate::error::Error;
 
 /// A client configuration trusting `roots` through a [`Verifier`] with
-/// the certificate options `certs` (the ring provider, the safe default
-/// protocol versions, no ALPN), and that verifier.
+/// the certificate options `certs` (the provider [`crypto::provider`]
+/// picks, the safe default protocol versions, no ALPN), and that verifier.
 fn config_with(
     roots: RootCertStore,
     certs: &CertificateOptions,
-) -> (Arc<ClientConfig>, Arc<Verifier>) {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+) -> Result<(Arc<ClientConfig>, Arc<Verifier>), Error> {
+    let provider = crypto::provider()?;
     let verifier = Arc::new(Verifier::new(
         Arc::new(roots),
         provider.signature_verification_algorithms,
@@ -40,8 +42,8 @@ fn config_with(
     ));
     let builder = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        // The ring provider supports both default versions; this cannot fail.
-        .expect("the ring provider supports TLS 1.2 and 1.3")
+        // A provider of the application's may lack the default versions.
+        .map_err(Error::Tls)?
         .dangerous()
         .with_custom_certificate_verifier(verifier.clone());
     let config = match &certs.client_certificate {
@@ -50,38 +52,39 @@ fn config_with(
         )),
         None => builder.with_no_client_auth(),
     };
-    (Arc::new(config), verifier)
+    Ok((Arc::new(config), verifier))
 }
 
-fn webpki_roots() -> RootCertStore {
-    RootCertStore {
-        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-    }
-}
-
-/// The configuration used when the caller gives none: the `webpki-roots`
-/// trust anchors, checked by the same [`Verifier`] as any other option set
-/// (so that a self-signed certificate reads as `Untrusted` with or without
-/// options). Built once and shared.
-pub(crate) fn default_tls_config() -> Arc<ClientConfig> {
+/// The configuration used when the caller gives none: the default roots,
+/// checked by the same [`Verifier`] as any other option set (so that a
+/// self-signed certificate reads as `Untrusted` with or without options).
+/// Built once and shared, with the provider there was at the first
+/// `wss://` connect.
+pub(crate) fn default_tls_config() -> Result<Arc<ClientConfig>, Error> {
     static DEFAULT: OnceLock<Arc<ClientConfig>> = OnceLock::new();
-    DEFAULT
-        .get_or_init(|| config_with(webpki_roots(), &CertificateOptions::default()).0)
-        .clone()
+    if let Some(config) = DEFAULT.get() {
+        return Ok(config.clone());
+    }
+    let config = config_with(crypto::default_roots(), &CertificateOptions::default())?.0;
+    Ok(DEFAULT.get_or_init(|| config).clone())
 }
 
 /// A configuration trusting the `extra` certificates (DER), and the
-/// `webpki-roots` anchors too when `include_webpki` is true.
+/// default roots too when `include_default` is true.
 ///
 /// A certificate that cannot be used as a trust anchor, or an empty set of
 /// roots, is [`Error::InvalidArgument`].
 #[cfg(test)]
+#[cfg_attr(
+    not(any(feature = "rustls-ring", feature = "rustls-aws-lc-rs")),
+    allow(dead_code)
+)]
 pub(crate) fn tls_config_with_roots<'a>(
     extra: impl IntoIterator<Item = CertificateDer<'a>>,
-    include_webpki: bool,
+    include_default: bool,
 ) -> Result<Arc<ClientConfig>, Error> {
-    let mut roots = if include_webpki {
-        webpki_roots()
+    let mut roots = if include_default {
+        crypto::default_roots()
     } else {
         RootCertStore::empty()
     };
@@ -93,7 +96,7 @@ pub(crate) fn tls_config_with_roots<'a>(
     if roots.is_empty() {
         return Err(Error::invalid("no root certificates to trust"));
     }
-    Ok(config_with(roots, &CertificateOptions::default()).0)
+    Ok(config_with(roots, &CertificateOptions::default())?.0)
 }
 
 /// The TLS configuration of one `connect`, and the verifier that remembers
@@ -126,8 +129,12 @@ pub(crate) fn setup(
     certs: &CertificateOptions,
 ) -> Result<TlsSetup, Error> {
     if certs.is_default() {
+        let config = match own {
+            Some(own) => own.clone(),
+            None => default_tls_config()?,
+        };
         return Ok(TlsSetup {
-            config: own.cloned().unwrap_or_else(default_tls_config),
+            config,
             verifier: None,
         });
     }
@@ -138,7 +145,7 @@ pub(crate) fn setup(
         ));
     }
     let mut roots = if certs.use_default_roots {
-        webpki_roots()
+        crypto::default_roots()
     } else {
         RootCertStore::empty()
     };
@@ -154,7 +161,7 @@ pub(crate) fn setup(
             "no root certificates to trust (use_default_roots is off and none were given)",
         ));
     }
-    let (config, verifier) = config_with(roots, certs);
+    let (config, verifier) = config_with(roots, certs)?;
     Ok(TlsSetup {
         config,
         verifier: Some(verifier),
@@ -168,7 +175,10 @@ pub(crate) async fn handshake(
     target: &Target,
     config: Option<&Arc<ClientConfig>>,
 ) -> Result<tokio_rustls::client::TlsStream<TcpStream>, Error> {
-    let config = config.cloned().unwrap_or_else(default_tls_config);
+    let config = match config {
+        Some(config) => config.clone(),
+        None => default_tls_config()?,
+    };
     TlsConnector::from(config)
         .connect(target.server_name.clone(), tcp)
         .await

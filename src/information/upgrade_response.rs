@@ -66,6 +66,7 @@ impl UpgradeResponse {
     /// Parses an answer this side wrote (the server role's 101); a head
     /// that does not parse gives an answer with the status 101 and no
     /// headers, which cannot happen with the heads this crate writes.
+    #[cfg_attr(not(feature = "server"), allow(dead_code))]
     pub(crate) fn parse_sent(head: &[u8]) -> Self {
         let mut headers = [httparse::EMPTY_HEADER; 64];
         let mut response = httparse::Response::new(&mut headers);

@@ -266,7 +266,7 @@ fn data_opcode(kind: DataKind, first: bool) -> OpCode {
 impl Connection {
     /// A connection in the [`State::Open`] state.
     pub fn new(mut config: Config) -> Self {
-        let deflate = config.deflate.map(|d| Codec::new(d, config.role));
+        let deflate = config.deflate.and_then(|d| Codec::new(d, config.role));
         if deflate.is_some() {
             config.allowed_rsv |= RSV1;
         }

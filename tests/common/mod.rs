@@ -6,22 +6,28 @@ pub(crate) mod raw;
 pub(crate) mod tls;
 pub(crate) mod wire;
 
+#[cfg(feature = "server")]
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::Stdio;
 
 use tokio::io::{AsyncBufReadExt, BufReader};
+#[cfg(feature = "server")]
 use tokio::net::TcpListener;
 use tokio::process::{Child, Command};
+#[cfg(feature = "server")]
 use wsock::MessageWebSocket;
+#[cfg(feature = "server")]
 use wsock::server::{self, AcceptOptions};
 
 /// Echoes messages on one accepted socket until the client closes.
+#[cfg(feature = "server")]
 pub(crate) async fn echo(ws: MessageWebSocket) {
     let _ = server::echo(ws).await;
 }
 
 /// Starts our own echo server (server role) on a free loopback port.
+#[cfg(feature = "server")]
 pub(crate) async fn echo_server(options: AcceptOptions) -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

@@ -9,7 +9,9 @@ use rcgen::{
     KeyUsagePurpose, date_time_ymd,
 };
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+#[cfg(feature = "server")]
 use tokio::net::TcpListener;
+#[cfg(feature = "server")]
 use wsock::server::AcceptOptions;
 
 pub(crate) struct Ca {
@@ -95,6 +97,7 @@ pub(crate) fn acceptor(
 
 /// A wss:// echo server (our server role over tokio-rustls) with a
 /// certificate for `names`; returns its port.
+#[cfg(feature = "server")]
 pub(crate) async fn echo_server(ca: &Ca, names: &[&str], expired: bool) -> u16 {
     let (leaf, key) = ca.leaf(names, expired);
     let acceptor = acceptor(leaf, key);

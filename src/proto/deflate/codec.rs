@@ -41,7 +41,7 @@ pub(crate) struct Codec {
 }
 
 impl Codec {
-    pub(crate) fn new(config: DeflateConfig, role: Role) -> Self {
+    pub(crate) fn new(config: DeflateConfig, role: Role) -> Option<Self> {
         let server = (
             config.server_max_window_bits,
             config.server_no_context_takeover,
@@ -54,7 +54,7 @@ impl Codec {
             Role::Server => (server, client),
             Role::Client => (client, server),
         };
-        Codec {
+        Some(Codec {
             config,
             own_bits,
             own_reset,
@@ -64,7 +64,7 @@ impl Codec {
             decompressor: None,
             stream_ended: false,
             scratch: Vec::new(),
-        }
+        })
     }
 
     pub(crate) fn config(&self) -> &DeflateConfig {

@@ -53,6 +53,10 @@
 //!
 //! [`Connection`]: super::Connection
 
+#[cfg(feature = "deflate")]
+mod codec;
+#[cfg(not(feature = "deflate"))]
+#[path = "codec_off.rs"]
 mod codec;
 mod negotiate;
 
@@ -130,16 +134,23 @@ impl Default for DeflateOptions {
 
 impl DeflateOptions {
     /// Checks the window bits (8 to 15) and the level (at most 9); the
-    /// error says which is wrong.
+    /// error says which is wrong. Without the crate's `deflate` feature
+    /// every set of options fails it: there is no compressor to agree
+    /// with, so wsock refuses to offer or accept permessage-deflate rather
+    /// than agree to what it cannot do.
     ///
     /// ```
     /// use wsock::proto::deflate::DeflateOptions;
     /// let mut options = DeflateOptions::default();
+    /// # #[cfg(feature = "deflate")]
     /// assert!(options.check().is_ok());
     /// options.client_max_window_bits = Some(16);
     /// assert!(options.check().is_err());
     /// ```
     pub fn check(&self) -> Result<(), &'static str> {
+        if cfg!(not(feature = "deflate")) {
+            return Err("permessage-deflate needs wsock's deflate feature, which this build lacks");
+        }
         let bits_ok =
             |b: Option<u8>| b.is_none_or(|b| (MIN_WINDOW_BITS..=MAX_WINDOW_BITS).contains(&b));
         if !bits_ok(self.server_max_window_bits) {
