@@ -113,7 +113,9 @@ close.
 Stream mode (--stream): standard input goes to the server and the server's
 data to standard output, as bytes, through a StreamWebSocket (binary
 messages whose boundaries do not count). The end of standard input closes
-the connection with 1000 once what was read has been sent.
+the connection with 1000 once what was read has been sent; what the server
+had not yet sent when that close reached it is lost (a WebSocket close ends
+both directions: there is no half-close).
 
 On exit standard error tells how the connection ended, `closed: CODE REASON`
 or `error: WHAT (WebErrorStatus::NAME)`, and the exit status says it too:
@@ -243,7 +245,8 @@ pub(crate) fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, S
                 let Some((name, val)) = v.split_once(':') else {
                     return Err(format!("{flag} takes 'NAME: VALUE', not {v:?}"));
                 };
-                o.headers.push((name.trim().to_owned(), val.trim().to_owned()));
+                o.headers
+                    .push((name.trim().to_owned(), val.trim().to_owned()));
             }
             "--subprotocol" => o.subprotocols.push(value()?),
             "--proxy" => o.proxy = Some(value()?),

@@ -21,8 +21,7 @@ macro_rules! fill {
         c.supported_protocols = o.subprotocols.clone();
         c.proxy = proxy(o)?;
         for file in &o.ca_files {
-            let data = std::fs::read(file)
-                .map_err(|e| format!("--ca {}: {e}", file.display()))?;
+            let data = std::fs::read(file).map_err(|e| format!("--ca {}: {e}", file.display()))?;
             let roots = certificates::parse_certificates(&data)
                 .map_err(|e| format!("--ca {}: {}", file.display(), e.report()))?;
             c.trusted_root_certificates.extend(roots);

@@ -122,7 +122,9 @@ async fn send(
         count: sent,
     };
     let mut stdin = Local(tokio::io::stdin());
-    tokio::io::copy(&mut stdin, &mut tx).await.map_err(from_io)?;
+    tokio::io::copy(&mut stdin, &mut tx)
+        .await
+        .map_err(from_io)?;
     stdin_done.store(true, Ordering::Release);
     tx.shutdown().await.map_err(from_io)
 }
