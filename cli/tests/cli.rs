@@ -2,106 +2,16 @@
 //! own server role on 127.0.0.1, checking standard output, standard error
 //! and the exit status.
 
-use std::io::{Read, Write};
+mod run;
+
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use wsock::server::{self, AcceptOptions, Incoming, Listener};
 
-/// Long enough for a slow, loaded machine; a hang fails instead of
-/// blocking the suite.
-const LIMIT: Duration = Duration::from_secs(60);
-
-/// What the binary reads.
-enum Input {
-    Bytes(Vec<u8>),
-    File(PathBuf),
-    /// A pipe left open until the binary exits, as a terminal that nobody
-    /// types into.
-    Open,
-}
-
-#[derive(Debug)]
-struct Run {
-    status: i32,
-    stdout: Vec<u8>,
-    stderr: String,
-}
-
-/// Runs the binary with `args`, waiting at most [`LIMIT`].
-fn wsock(args: &[&str], input: Input) -> Run {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_wsock"));
-    cmd.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
-    // The proxy variables of the machine must not reach the loopback
-    // server (they are only read with --proxy-from-env, but be sure).
-    for var in [
-        "http_proxy",
-        "https_proxy",
-        "all_proxy",
-        "HTTP_PROXY",
-        "HTTPS_PROXY",
-    ] {
-        cmd.env_remove(var);
-    }
-    match &input {
-        Input::File(p) => cmd.stdin(std::fs::File::open(p).unwrap()),
-        Input::Bytes(_) | Input::Open => cmd.stdin(Stdio::piped()),
-    };
-    let mut child = cmd.spawn().unwrap();
-    let stdin = child.stdin.take();
-    let mut held = None;
-    match input {
-        Input::Bytes(b) => {
-            let mut w = stdin.unwrap();
-            std::thread::spawn(move || {
-                let _ = w.write_all(&b);
-            });
-        }
-        Input::Open => held = stdin,
-        Input::File(_) => {}
-    }
-    let drain = |mut r: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut v = Vec::new();
-            r.read_to_end(&mut v).unwrap();
-            v
-        })
-    };
-    let out = drain(Box::new(child.stdout.take().unwrap()));
-    let err = drain(Box::new(child.stderr.take().unwrap()));
-    let deadline = Instant::now() + LIMIT;
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if Instant::now() > deadline {
-            child.kill().unwrap();
-            child.wait().unwrap();
-            let e = String::from_utf8_lossy(&err.join().unwrap()).into_owned();
-            panic!("wsock {args:?} did not exit within {LIMIT:?}; stderr: {e}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    drop(held);
-    Run {
-        status: status.code().expect("exited, not killed by a signal"),
-        stdout: out.join().unwrap(),
-        stderr: String::from_utf8(err.join().unwrap()).unwrap(),
-    }
-}
-
-/// A runtime for the server side, beside the blocking test thread.
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap()
-}
+use run::{Input, LIMIT, runtime, temp_file, wsock};
 
 /// A listener on a free loopback port handing each request to `handler`.
 fn serve<F, Fut>(rt: &tokio::runtime::Runtime, handler: F) -> SocketAddr
@@ -138,13 +48,6 @@ fn payload(len: usize) -> Vec<u8> {
             x as u8
         })
         .collect()
-}
-
-fn temp_file(name: &str) -> PathBuf {
-    let p =
-        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{}", std::process::id()));
-    let _ = std::fs::remove_file(&p);
-    p
 }
 
 #[test]
@@ -242,15 +145,19 @@ fn stream_progress_line_when_asked_for_on_a_pipe() {
 }
 
 #[test]
-fn headers_and_subprotocols_reach_the_server() {
+fn headers_subprotocols_and_the_deflate_offer_reach_the_server() {
     let rt = runtime();
     let (seen_tx, seen) = mpsc::channel();
     let addr = serve(&rt, move |incoming| {
         let seen_tx = seen_tx.clone();
         async move {
-            let header = incoming.request().header("X-Token").map(str::to_owned);
+            let request = incoming.request();
+            let header = request.header("X-Token").map(str::to_owned);
+            let extensions = request
+                .header("Sec-WebSocket-Extensions")
+                .map(str::to_owned);
             let offered = incoming.offered_protocols().to_vec();
-            seen_tx.send((header, offered)).unwrap();
+            seen_tx.send((header, extensions, offered)).unwrap();
             if let Ok(ws) = incoming.accept(Some("chat")).await {
                 let _ = server::echo(ws).await;
             }
@@ -264,14 +171,19 @@ fn headers_and_subprotocols_reach_the_server() {
             "--subprotocol",
             "chat",
             "--subprotocol=other",
+            "--deflate",
             &url,
         ],
         Input::Bytes(b"hi\n".to_vec()),
     );
     assert_eq!(run.status, 0, "{run:?}");
     assert_eq!(run.stdout, b"hi\n");
-    let (header, offered) = seen.recv_timeout(LIMIT).unwrap();
+    let (header, extensions, offered) = seen.recv_timeout(LIMIT).unwrap();
     assert_eq!(header.as_deref(), Some("abc 123"));
+    assert!(
+        extensions.is_some_and(|e| e.starts_with("permessage-deflate")),
+        "--deflate offers permessage-deflate"
+    );
     assert_eq!(offered, ["chat", "other"]);
 }
 
