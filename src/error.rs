@@ -14,6 +14,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use crate::handshake::{HandshakeError, HttpResponse};
 use crate::proto::ProtocolError;
@@ -338,6 +339,27 @@ pub enum Error {
         /// The peer's close reason.
         reason: String,
     },
+
+    /// A send of a [`ReconnectingMessageWebSocket`](crate::ReconnectingMessageWebSocket)
+    /// found it reconnecting, and its policy says sends fail rather than
+    /// wait ([`SendsWhileReconnecting::Fail`](crate::reconnect::SendsWhileReconnecting::Fail)).
+    /// Nothing was sent.
+    #[error("not connected: the socket is reconnecting")]
+    NotConnected,
+
+    /// A reconnecting socket (or its stream of
+    /// [`connections`](crate::reconnect::connections)) stopped: the last
+    /// failure is one its policy does not retry, or the attempts ran out.
+    /// The status is the last failure's.
+    #[error("gave up after {attempts} reconnection attempts")]
+    GaveUp {
+        /// Reconnection attempts made before giving up (0: the first
+        /// failure was not retried).
+        attempts: u32,
+        /// The last failure.
+        #[source]
+        last: Arc<Error>,
+    },
 }
 
 impl Error {
@@ -391,6 +413,8 @@ impl Error {
             Error::ConnectionClosed => WebErrorStatus::Disconnected,
             Error::Canceled => WebErrorStatus::OperationCanceled,
             Error::PeerClosed { .. } => WebErrorStatus::ConnectionAborted,
+            Error::NotConnected => WebErrorStatus::Disconnected,
+            Error::GaveUp { last, .. } => last.status(),
         }
     }
 
@@ -409,6 +433,7 @@ impl Error {
             | Error::Handshake(HandshakeError::InsecureRedirect(r))
             | Error::Handshake(HandshakeError::CrossOriginClientCertificate(r)) => Some(r),
             Error::Proxy(HandshakeError::Status(r)) => Some(r),
+            Error::GaveUp { last, .. } => last.http_response(),
             _ => None,
         }
     }

@@ -15,6 +15,7 @@ pub mod information;
 mod message;
 pub mod proto;
 pub mod random;
+pub mod reconnect;
 mod reunite;
 pub mod server;
 mod session;
@@ -40,6 +41,7 @@ pub use message::{
     Message, MessageReceiver, MessageSender, MessageWebSocket, MessageWriter, Received,
 };
 pub use proto::deflate::{DeflateConfig, DeflateOptions};
+pub use reconnect::{ReconnectPolicy, ReconnectingMessageSender, ReconnectingMessageWebSocket};
 pub use reunite::ReuniteError;
 #[allow(deprecated)]
 pub use stream::{StreamReadHalf, StreamWriteHalf};
