@@ -129,8 +129,10 @@ mod tests {
 
     #[test]
     fn exponential_delays_stay_within_their_bounds_over_many_attempts() {
-        let mut policy = ReconnectPolicy::default();
-        policy.delays = exponential();
+        let policy = ReconnectPolicy {
+            delays: exponential(),
+            ..ReconnectPolicy::default()
+        };
         let mut b = Backoff::new(policy, Jitter::seeded(42));
         let mut seen_above_half = 0;
         for n in 1..=200u32 {
@@ -157,8 +159,10 @@ mod tests {
             Duration::from_secs(2),
             Duration::from_secs(10),
         ];
-        let mut policy = ReconnectPolicy::default();
-        policy.delays = Delays::List(list.clone());
+        let policy = ReconnectPolicy {
+            delays: Delays::List(list.clone()),
+            ..ReconnectPolicy::default()
+        };
         let mut b = Backoff::new(policy, Jitter::seeded(1));
         for expected in list {
             assert_eq!(
@@ -174,11 +178,13 @@ mod tests {
 
     #[test]
     fn max_attempts_is_a_hard_limit() {
-        let mut policy = ReconnectPolicy::default();
-        policy.max_attempts = Some(3);
-        policy.retry_filter = Some(std::sync::Arc::new(|_| {
-            RetryDecision::RetryAfter(Duration::from_secs(1))
-        }));
+        let policy = ReconnectPolicy {
+            max_attempts: Some(3),
+            retry_filter: Some(std::sync::Arc::new(|_| {
+                RetryDecision::RetryAfter(Duration::from_secs(1))
+            })),
+            ..ReconnectPolicy::default()
+        };
         let mut b = Backoff::new(policy, Jitter::seeded(1));
         for _ in 0..3 {
             assert!(
@@ -194,9 +200,11 @@ mod tests {
 
     #[test]
     fn a_connection_that_stayed_up_starts_the_count_again() {
-        let mut policy = ReconnectPolicy::default();
-        policy.delays = Delays::List(vec![Duration::from_secs(1), Duration::from_secs(2)]);
-        policy.reset_after = Duration::from_secs(60);
+        let policy = ReconnectPolicy {
+            delays: Delays::List(vec![Duration::from_secs(1), Duration::from_secs(2)]),
+            reset_after: Duration::from_secs(60),
+            ..ReconnectPolicy::default()
+        };
         let mut b = Backoff::new(policy, Jitter::seeded(1));
         assert_eq!(
             b.after_failure(None, FailureStage::Connection),
@@ -216,13 +224,15 @@ mod tests {
 
     #[test]
     fn retry_after_is_never_shortened_and_give_up_stops() {
-        let mut policy = ReconnectPolicy::default();
-        policy.delays = Delays::List(vec![Duration::from_secs(3); 4]);
-        policy.retry_filter = Some(std::sync::Arc::new(|cx| match cx.attempt {
-            1 => RetryDecision::RetryAfter(Duration::from_secs(1)),
-            2 => RetryDecision::RetryAfter(Duration::from_secs(9)),
-            _ => RetryDecision::GiveUp,
-        }));
+        let policy = ReconnectPolicy {
+            delays: Delays::List(vec![Duration::from_secs(3); 4]),
+            retry_filter: Some(std::sync::Arc::new(|cx| match cx.attempt {
+                1 => RetryDecision::RetryAfter(Duration::from_secs(1)),
+                2 => RetryDecision::RetryAfter(Duration::from_secs(9)),
+                _ => RetryDecision::GiveUp,
+            })),
+            ..ReconnectPolicy::default()
+        };
         let mut b = Backoff::new(policy, Jitter::seeded(1));
         let e = io_error();
         assert_eq!(

@@ -105,11 +105,11 @@ pub(crate) fn gave_up(error: std::sync::Arc<Error>, attempts: u32) -> Error {
 /// it does not retry, or the attempts ran out), then ends.
 ///
 /// ```no_run
+/// use futures_util::StreamExt; // or any Stream adapter
 /// use wsock::reconnect::{ReconnectPolicy, connections};
-/// use futures_core::Stream;
 /// # async fn demo() -> wsock::Result<()> {
 /// let mut sockets = connections("ws://127.0.0.1:9001/feed", Default::default(), ReconnectPolicy::default());
-/// while let Some(ws) = std::future::poll_fn(|cx| std::pin::Pin::new(&mut sockets).poll_next(cx)).await {
+/// while let Some(ws) = sockets.next().await {
 ///     let mut ws = ws?;
 ///     while let Ok(wsock::Received::Message(m)) = ws.receive().await {
 ///         println!("{:?}", m);
