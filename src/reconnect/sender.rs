@@ -158,6 +158,9 @@ impl ReconnectingMessageSender {
         let deadline = self.shared.send_timeout.map(|d| Instant::now() + d);
         let mut state = self.shared.board.watch();
         loop {
+            if self.shared.close_requested() {
+                return Err(Error::ConnectionClosed);
+            }
             let connected = match &*state.borrow_and_update() {
                 ConnectionState::Closed { .. } => return Err(Error::ConnectionClosed),
                 ConnectionState::Connected => true,
