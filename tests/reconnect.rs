@@ -1,6 +1,7 @@
 //! ReconnectingMessageWebSocket against real servers on loopback: our
-//! server role stopped and started again, Python's `websockets` likewise,
-//! and raw servers that refuse, close with chosen codes or drop.
+//! server role and Python's `websockets` stopped and started again on the
+//! same port, sends during a reconnection, the loop form, closes and
+//! drops. The policy's decisions and delays: tests/reconnect_policy.rs.
 
 mod common;
 
@@ -11,81 +12,17 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
-use tokio::time::Instant;
-use wsock::handshake::server as hs;
 use wsock::reconnect::{ClosedReason, ConnectionState, Delays, SendsWhileReconnecting};
 use wsock::server::{self, AcceptOptions};
-use wsock::{
-    Error, MessageWebSocketControl, Received, ReconnectPolicy, ReconnectingMessageWebSocket,
-    WebErrorStatus,
+use wsock::{Error, Received, ReconnectPolicy, ReconnectingMessageWebSocket, WebErrorStatus};
+
+use common::raw::read_upgrade;
+use common::reconnect::{
+    accept_upgrade, close_with, control, numbered, quick_policy, seen, send_text, text, url,
 };
-
-use common::raw::{raw_server, read_upgrade};
-use common::wire::{close_frame, frame, read_message, read_until_close};
-
-/// No timer but the policy's: with the paused clock, time then moves
-/// only to the backoff's deadlines.
-fn control() -> MessageWebSocketControl {
-    let mut c = MessageWebSocketControl::default();
-    c.connect_timeout = None;
-    c.receive_timeout = None;
-    c
-}
-
-/// Short fixed delays, for the tests that run in real time.
-fn quick_policy() -> ReconnectPolicy {
-    let mut p = ReconnectPolicy::default();
-    p.delays = Delays::Exponential {
-        initial: Duration::from_millis(20),
-        factor: 2.0,
-        maximum: Duration::from_millis(100),
-    };
-    p
-}
-
-fn url(addr: SocketAddr) -> String {
-    format!("ws://{addr}/")
-}
-
-/// Answers the upgrade on a raw connection.
-async fn accept_upgrade(tcp: &mut TcpStream) {
-    let key = read_upgrade(tcp).await;
-    let mut out = Vec::new();
-    hs::write_accept(&key, None, None, &[], &mut out);
-    tcp.write_all(&out).await.unwrap();
-}
-
-/// A raw server that runs `f` with each connection's number (from 1);
-/// returns its address and the connection count.
-async fn numbered<F, Fut>(f: F) -> (SocketAddr, Arc<AtomicUsize>)
-where
-    F: Fn(usize, TcpStream) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    let count = Arc::new(AtomicUsize::new(0));
-    let counter = count.clone();
-    let addr = raw_server(move |tcp| f(counter.fetch_add(1, Ordering::SeqCst) + 1, tcp)).await;
-    (addr, count)
-}
-
-/// A close frame, then whatever the client says until it goes.
-async fn close_with(mut tcp: TcpStream, code: u16) {
-    tcp.write_all(&close_frame(code, "")).await.unwrap();
-    let _ = read_until_close(&mut tcp).await;
-}
-
-async fn send_text(tcp: &mut TcpStream, text: &str) {
-    tcp.write_all(&frame(0x81, text.as_bytes())).await.unwrap();
-}
-
-async fn text(ws: &mut ReconnectingMessageWebSocket) -> String {
-    match ws.receive().await.unwrap() {
-        Received::Message(m) => m.as_text().unwrap().to_owned(),
-        other => panic!("expected a message, got {other:?}"),
-    }
-}
+use common::wire::{close_frame, read_message, read_until_close};
 
 /// Our echo server (server role) on `addr`, which [`EchoServer::stop`]
 /// ends with every connection: each socket dropped closes with 1001.
@@ -128,29 +65,6 @@ impl EchoServer {
         }
     }
 }
-
-/// Every state a stream has seen so far.
-fn seen(states: &mut wsock::reconnect::ConnectionStates) -> Vec<ConnectionState> {
-    let mut out = Vec::new();
-    while let Some(Some(s)) = states.next().now_or_never_ready() {
-        out.push(s);
-    }
-    out
-}
-
-/// `Stream::next` without waiting.
-trait NowOrNever: Future + Sized {
-    fn now_or_never_ready(self) -> Option<Self::Output> {
-        let waker = std::task::Waker::noop();
-        let mut cx = std::task::Context::from_waker(waker);
-        let mut fut = std::pin::pin!(self);
-        match fut.as_mut().poll(&mut cx) {
-            std::task::Poll::Ready(v) => Some(v),
-            std::task::Poll::Pending => None,
-        }
-    }
-}
-impl<F: Future> NowOrNever for F {}
 
 #[tokio::test]
 async fn our_server_restarted_on_the_same_port_is_reconnected_to_and_the_hook_runs_per_connection()
@@ -270,250 +184,6 @@ async fn python_websockets_restarted_on_the_same_port_is_reconnected_to() {
     assert_eq!(hooks.load(Ordering::SeqCst), 2);
     assert_eq!(ws.information().reconnects, 1);
     ws.close(1000, "").await.unwrap();
-}
-
-#[tokio::test(start_paused = true)]
-async fn a_503_with_retry_after_is_waited_out_then_the_connection_is_made() {
-    let accepted = Arc::new(Mutex::new(Vec::new()));
-    let times = accepted.clone();
-    let (addr, count) = numbered(move |n, mut tcp| {
-        times.lock().unwrap().push(Instant::now());
-        async move {
-            if n == 1 {
-                let _ = read_upgrade(&mut tcp).await;
-                let answer = "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\n\
-                              Content-Length: 0\r\n\r\n";
-                tcp.write_all(answer.as_bytes()).await.unwrap();
-                return;
-            }
-            accept_upgrade(&mut tcp).await;
-            send_text(&mut tcp, "in").await;
-            let _ = read_until_close(&mut tcp).await;
-        }
-    })
-    .await;
-    // Jitter of at most 10 ms: what is waited is the Retry-After.
-    let mut policy = ReconnectPolicy::default();
-    policy.delays = Delays::Exponential {
-        initial: Duration::from_millis(10),
-        factor: 2.0,
-        maximum: Duration::from_millis(10),
-    };
-    let mut ws = ReconnectingMessageWebSocket::new(&url(addr), control(), policy);
-    let mut states = ws.states();
-    let started = Instant::now();
-    ws.connect().await.unwrap();
-    assert!(started.elapsed() >= Duration::from_secs(1));
-    let times = accepted.lock().unwrap().clone();
-    assert_eq!(count.load(Ordering::SeqCst), 2);
-    assert!(times[1] - times[0] >= Duration::from_secs(1), "{times:?}");
-    let states = seen(&mut states);
-    match &states[1] {
-        ConnectionState::Reconnecting {
-            attempt: 1,
-            last_error,
-            next_delay,
-        } => {
-            assert_eq!(last_error.status(), WebErrorStatus::ServiceUnavailable);
-            assert_eq!(*next_delay, Duration::from_secs(1));
-        }
-        other => panic!("{other:?}"),
-    }
-    assert_eq!(text(&mut ws).await, "in");
-}
-
-#[tokio::test]
-async fn a_close_with_1012_is_retried() {
-    let (addr, count) = numbered(|n, mut tcp| async move {
-        accept_upgrade(&mut tcp).await;
-        if n == 1 {
-            return close_with(tcp, 1012).await;
-        }
-        send_text(&mut tcp, "back").await;
-        let _ = read_until_close(&mut tcp).await;
-    })
-    .await;
-    let mut ws = ReconnectingMessageWebSocket::new(&url(addr), control(), quick_policy());
-    let mut states = ws.states();
-    assert_eq!(text(&mut ws).await, "back");
-    assert_eq!(count.load(Ordering::SeqCst), 2);
-    let restarting = seen(&mut states).into_iter().find_map(|s| match s {
-        ConnectionState::Reconnecting { last_error, .. } => Some(last_error),
-        _ => None,
-    });
-    assert!(
-        matches!(
-            restarting.as_deref(),
-            Some(Error::PeerClosed { code: 1012, .. })
-        ),
-        "{restarting:?}"
-    );
-}
-
-#[tokio::test]
-async fn a_403_is_not_retried_and_closes_with_the_error() {
-    let (addr, count) = numbered(|_, mut tcp| async move {
-        let _ = read_upgrade(&mut tcp).await;
-        let answer = "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n";
-        tcp.write_all(answer.as_bytes()).await.unwrap();
-    })
-    .await;
-    let mut ws = ReconnectingMessageWebSocket::new(&url(addr), control(), quick_policy());
-    let e = ws.connect().await.unwrap_err();
-    assert!(matches!(e, Error::GaveUp { attempts: 0, .. }), "{e:?}");
-    assert_eq!(e.status(), WebErrorStatus::Forbidden);
-    assert_eq!(e.http_response().unwrap().status, 403);
-    match ws.state() {
-        ConnectionState::Closed {
-            why: ClosedReason::Failed { error, attempts: 0 },
-        } => assert_eq!(error.status(), WebErrorStatus::Forbidden),
-        other => panic!("{other:?}"),
-    }
-    // receive tells it once, then the socket is closed.
-    assert!(matches!(ws.receive().await, Err(Error::GaveUp { .. })));
-    assert!(matches!(ws.receive().await, Err(Error::ConnectionClosed)));
-    assert_eq!(count.load(Ordering::SeqCst), 1);
-}
-
-#[tokio::test]
-async fn a_close_with_1000_is_not_retried_by_default() {
-    let (addr, count) = numbered(|_, mut tcp| async move {
-        accept_upgrade(&mut tcp).await;
-        close_with(tcp, 1000).await;
-    })
-    .await;
-    let mut ws = ReconnectingMessageWebSocket::new(&url(addr), control(), quick_policy());
-    assert_eq!(
-        ws.receive().await.unwrap(),
-        Received::Closed {
-            code: 1000,
-            reason: String::new()
-        }
-    );
-    assert!(matches!(
-        ws.state(),
-        ConnectionState::Closed {
-            why: ClosedReason::PeerClosed { code: 1000, .. }
-        }
-    ));
-    assert!(matches!(ws.receive().await, Err(Error::ConnectionClosed)));
-    assert_eq!(count.load(Ordering::SeqCst), 1);
-}
-
-#[tokio::test]
-async fn a_close_with_1000_is_retried_when_the_policy_says_so() {
-    let (addr, count) = numbered(|n, mut tcp| async move {
-        accept_upgrade(&mut tcp).await;
-        if n == 1 {
-            return close_with(tcp, 1000).await;
-        }
-        send_text(&mut tcp, "again").await;
-        let _ = read_until_close(&mut tcp).await;
-    })
-    .await;
-    let mut policy = quick_policy();
-    policy.retried_close_codes.push(1000);
-    let mut ws = ReconnectingMessageWebSocket::new(&url(addr), control(), policy);
-    assert_eq!(text(&mut ws).await, "again");
-    assert_eq!(count.load(Ordering::SeqCst), 2);
-}
-
-/// A server that takes each connection and drops it before answering:
-/// an upgrade cut short, retried.
-async fn dropping_server() -> (SocketAddr, Arc<AtomicUsize>, Arc<Mutex<Vec<Instant>>>) {
-    let accepted = Arc::new(Mutex::new(Vec::new()));
-    let times = accepted.clone();
-    let (addr, count) = numbered(move |_, mut tcp| {
-        times.lock().unwrap().push(Instant::now());
-        async move {
-            let _ = read_upgrade(&mut tcp).await;
-        }
-    })
-    .await;
-    (addr, count, accepted)
-}
-
-/// The delays the states announced, and the final state.
-async fn run_until_closed(
-    ws: &mut ReconnectingMessageWebSocket,
-) -> (Vec<(u32, Duration)>, ConnectionState) {
-    let mut states = ws.states();
-    let e = ws.connect().await.unwrap_err();
-    assert!(matches!(e, Error::GaveUp { .. }), "{e:?}");
-    let mut delays = Vec::new();
-    let mut last = None;
-    while let Some(s) = states.next().await {
-        if let ConnectionState::Reconnecting {
-            attempt,
-            next_delay,
-            ..
-        } = &s
-        {
-            delays.push((*attempt, *next_delay));
-        }
-        last = Some(s);
-    }
-    (delays, last.unwrap())
-}
-
-#[tokio::test(start_paused = true)]
-async fn backoff_delays_of_a_real_run_stay_within_the_bounds_and_max_attempts_is_honoured() {
-    let (addr, count, accepted) = dropping_server().await;
-    let mut policy = ReconnectPolicy::default();
-    policy.delays = Delays::Exponential {
-        initial: Duration::from_millis(100),
-        factor: 2.0,
-        maximum: Duration::from_secs(1),
-    };
-    policy.max_attempts = Some(8);
-    let mut ws = ReconnectingMessageWebSocket::new(&url(addr), control(), policy);
-    let (delays, last) = run_until_closed(&mut ws).await;
-    assert_eq!(delays.len(), 8, "{delays:?}");
-    for (i, (attempt, delay)) in delays.iter().enumerate() {
-        assert_eq!(*attempt as usize, i + 1);
-        let bound = Duration::from_millis(100 << i).min(Duration::from_secs(1));
-        assert!(
-            *delay <= bound,
-            "attempt {attempt}: {delay:?} over {bound:?}"
-        );
-    }
-    assert!(
-        matches!(
-            last,
-            ConnectionState::Closed {
-                why: ClosedReason::Failed { attempts: 8, .. }
-            }
-        ),
-        "{last:?}"
-    );
-    // The first attempt and eight more, each after its delay.
-    assert_eq!(count.load(Ordering::SeqCst), 9);
-    let times = accepted.lock().unwrap().clone();
-    for (pair, (_, delay)) in times.windows(2).zip(&delays) {
-        assert!(pair[1] - pair[0] >= *delay);
-    }
-}
-
-#[tokio::test(start_paused = true)]
-async fn an_explicit_delay_list_is_followed_then_the_socket_gives_up() {
-    let (addr, count, accepted) = dropping_server().await;
-    let list = vec![
-        Duration::ZERO,
-        Duration::from_millis(300),
-        Duration::from_millis(700),
-    ];
-    let mut policy = ReconnectPolicy::default();
-    policy.delays = Delays::List(list.clone());
-    let mut ws = ReconnectingMessageWebSocket::new(&url(addr), control(), policy);
-    let (delays, last) = run_until_closed(&mut ws).await;
-    let expected: Vec<(u32, Duration)> = (1..).zip(list.iter().copied()).collect();
-    assert_eq!(delays, expected);
-    assert!(last.is_closed());
-    assert_eq!(count.load(Ordering::SeqCst), 4);
-    let times = accepted.lock().unwrap().clone();
-    for (pair, delay) in times.windows(2).zip(&list) {
-        assert!(pair[1] - pair[0] >= *delay);
-    }
 }
 
 /// A server whose first connection closes with 1012 at once, and whose
@@ -702,48 +372,6 @@ async fn the_loop_form_yields_a_socket_per_connection_then_the_error_it_gave_up_
     assert_eq!(got, ["connection 1", "connection 2", "connection 3"]);
     assert_eq!(hooks.load(Ordering::SeqCst), 3);
     assert_eq!(count.load(Ordering::SeqCst), 4);
-}
-
-#[tokio::test]
-async fn a_failing_hook_counts_as_a_failed_attempt_and_is_retried() {
-    let (addr, count) = numbered(|_, mut tcp| async move {
-        accept_upgrade(&mut tcp).await;
-        let _ = read_until_close(&mut tcp).await;
-    })
-    .await;
-    let hooks = Arc::new(AtomicUsize::new(0));
-    let counter = hooks.clone();
-    let mut ws = ReconnectingMessageWebSocket::new(&url(addr), control(), quick_policy())
-        .on_connect(move |ws| {
-            let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
-            async move {
-                if n == 1 {
-                    return Err(Error::Io(std::io::Error::other("no token yet")));
-                }
-                Ok(ws)
-            }
-        });
-    let mut states = ws.states();
-    ws.connect().await.unwrap();
-    assert_eq!(hooks.load(Ordering::SeqCst), 2);
-    assert_eq!(count.load(Ordering::SeqCst), 2);
-    // The first connection never counted as made.
-    assert_eq!(ws.information().reconnects, 0);
-    let states = seen(&mut states);
-    assert!(
-        matches!(&states[1], ConnectionState::Reconnecting { attempt: 1, last_error, .. }
-            if last_error.to_string() == "I/O error"),
-        "{states:?}"
-    );
-
-    // With max_attempts, a hook that always fails makes the socket give up.
-    let mut policy = quick_policy();
-    policy.max_attempts = Some(2);
-    let mut ws = ReconnectingMessageWebSocket::new(&url(addr), control(), policy)
-        .on_connect(|_| async { Err(Error::Io(std::io::Error::other("refused"))) });
-    let e = ws.connect().await.unwrap_err();
-    assert!(matches!(e, Error::GaveUp { attempts: 2, .. }), "{e:?}");
-    assert_eq!(count.load(Ordering::SeqCst), 5);
 }
 
 #[tokio::test]
