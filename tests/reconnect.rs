@@ -429,3 +429,67 @@ async fn a_close_from_a_sender_ends_the_read_loop_with_the_peers_answer() {
         }
     ));
 }
+
+#[tokio::test]
+async fn a_waiting_send_gives_up_at_the_send_timeout() {
+    let (addr, received) = restarting_echo().await;
+    let mut policy = ReconnectPolicy::default();
+    policy.delays = Delays::List(vec![Duration::from_secs(3600)]);
+    let mut c = control();
+    c.send_timeout = Some(Duration::from_millis(200));
+    let mut ws = ReconnectingMessageWebSocket::new(&url(addr), c, policy);
+    ws.connect().await.unwrap();
+    let sender = ws.sender();
+    let probe = ws.watch_state();
+    let mut receive = Box::pin(ws.receive());
+    tokio::select! {
+        r = &mut receive => panic!("{r:?}"),
+        _ = until_reconnecting(probe) => {}
+    }
+    let e = sender.send_text("late").await.unwrap_err();
+    assert!(
+        matches!(e, Error::Timeout(wsock::TimeoutKind::Send)),
+        "{e:?}"
+    );
+    assert!(received.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_send_of_the_socket_itself_makes_the_next_connection() {
+    let (addr, received) = restarting_echo().await;
+    let mut policy = ReconnectPolicy::default();
+    policy.delays = Delays::List(vec![Duration::from_millis(100); 3]);
+    let mut ws = ReconnectingMessageWebSocket::new(&url(addr), control(), policy);
+    ws.connect().await.unwrap();
+    let probe = ws.watch_state();
+    {
+        // The read loop notices the 1012, then stops reading.
+        let mut receive = Box::pin(ws.receive());
+        tokio::select! {
+            r = &mut receive => panic!("{r:?}"),
+            _ = until_reconnecting(probe) => {}
+        }
+    }
+    // No one reads: the socket's own send waits out the delay and connects.
+    ws.send_text("mine").await.unwrap();
+    assert!(ws.state().is_connected());
+    assert_eq!(text(&mut ws).await, "mine");
+    assert_eq!(*received.lock().unwrap(), vec![(2, "mine".to_owned())]);
+}
+
+/// Compiles only if the socket, its futures, its sender and the loop form
+/// can move between tasks (a read loop is usually spawned).
+#[allow(dead_code)]
+fn everything_can_move_between_tasks(
+    mut ws: ReconnectingMessageWebSocket,
+    sender: wsock::ReconnectingMessageSender,
+    sockets: wsock::reconnect::Connections,
+) {
+    fn send<T: Send>(_: T) {}
+    fn shared<T: Send + Sync>(_: &T) {}
+    shared(&sender);
+    send(sender.send_text("x"));
+    send(sockets);
+    send(ws.receive());
+    send(ws);
+}
