@@ -332,6 +332,10 @@ pub enum Error {
     /// (anything but 1000, 1001 and 1005): what was read before may be
     /// incomplete. The stream socket reports it from `poll_read` (inside
     /// an `io::Error`) where a clean close reads as the end of the stream.
+    /// A [`ReconnectingMessageWebSocket`](crate::ReconnectingMessageWebSocket)
+    /// also names every close from the peer this way (whatever its code)
+    /// as the `last_error` of its Reconnecting state, and its policy
+    /// decides on the code.
     #[error("the peer closed the connection with {code}: {reason:?}")]
     PeerClosed {
         /// The peer's close code.
