@@ -14,6 +14,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use crate::handshake::{HandshakeError, HttpResponse};
 use crate::proto::ProtocolError;
@@ -331,12 +332,37 @@ pub enum Error {
     /// (anything but 1000, 1001 and 1005): what was read before may be
     /// incomplete. The stream socket reports it from `poll_read` (inside
     /// an `io::Error`) where a clean close reads as the end of the stream.
+    /// A [`ReconnectingMessageWebSocket`](crate::ReconnectingMessageWebSocket)
+    /// also names every close from the peer this way (whatever its code)
+    /// as the `last_error` of its Reconnecting state, and its policy
+    /// decides on the code.
     #[error("the peer closed the connection with {code}: {reason:?}")]
     PeerClosed {
         /// The peer's close code.
         code: u16,
         /// The peer's close reason.
         reason: String,
+    },
+
+    /// A send of a [`ReconnectingMessageWebSocket`](crate::ReconnectingMessageWebSocket)
+    /// found it reconnecting, and its policy says sends fail rather than
+    /// wait ([`SendsWhileReconnecting::Fail`](crate::reconnect::SendsWhileReconnecting::Fail)).
+    /// Nothing was sent.
+    #[error("not connected: the socket is reconnecting")]
+    NotConnected,
+
+    /// A reconnecting socket (or its stream of
+    /// [`connections`](crate::reconnect::connections)) stopped: the last
+    /// failure is one its policy does not retry, or the attempts ran out.
+    /// The status is the last failure's.
+    #[error("gave up after {attempts} reconnection attempts")]
+    GaveUp {
+        /// Reconnection attempts made before giving up (0: the first
+        /// failure was not retried).
+        attempts: u32,
+        /// The last failure.
+        #[source]
+        last: Arc<Error>,
     },
 }
 
@@ -391,6 +417,8 @@ impl Error {
             Error::ConnectionClosed => WebErrorStatus::Disconnected,
             Error::Canceled => WebErrorStatus::OperationCanceled,
             Error::PeerClosed { .. } => WebErrorStatus::ConnectionAborted,
+            Error::NotConnected => WebErrorStatus::Disconnected,
+            Error::GaveUp { last, .. } => last.status(),
         }
     }
 
@@ -398,57 +426,6 @@ impl Error {
     /// network's.
     pub fn is_invalid_argument(&self) -> bool {
         matches!(self, Error::InvalidArgument(_))
-    }
-
-    /// Whether the socket whose call returned this error can still be used:
-    /// `true` when the call failed and left the connection as it was, so
-    /// the next send or receive may succeed; `false` when the connection
-    /// has ended, so every later call fails too and only a new connect
-    /// helps.
-    ///
-    /// | error | usable |
-    /// |---|---|
-    /// | [`Timeout`](Error::Timeout)`(`[`Receive`](TimeoutKind::Receive)`)` | yes: nothing was lost, the next receive reads on |
-    /// | [`Timeout`](Error::Timeout)`(`[`Send`](TimeoutKind::Send)`)` | yes: the message was queued whole or not at all, and leaves once the peer reads |
-    /// | [`InvalidArgument`](Error::InvalidArgument) | yes: the call was refused before it touched the connection |
-    /// | [`Timeout`](Error::Timeout)`(`[`Close`](TimeoutKind::Close)`)`, `(`[`KeepAlive`](TimeoutKind::KeepAlive)`)` | no: the connection has failed |
-    /// | [`Io`](Error::Io) (a reset, an end without a close), [`Protocol`](Error::Protocol), [`Tls`](Error::Tls) | no |
-    /// | [`ConnectionClosed`](Error::ConnectionClosed), [`PeerClosed`](Error::PeerClosed), [`Canceled`](Error::Canceled) (an abort) | no |
-    /// | [`Resolve`](Error::Resolve), [`Connect`](Error::Connect), [`Handshake`](Error::Handshake), [`Proxy`](Error::Proxy), [`Timeout`](Error::Timeout)`(`[`Connect`](TimeoutKind::Connect)`)`, `(`[`ConnectAttempt`](TimeoutKind::ConnectAttempt)`)` | no: a connect that fails leaves no socket at all |
-    ///
-    /// `tests/error_usability.rs` shows each answer on a real connection.
-    /// An error read from the stream socket's `AsyncRead`/`AsyncWrite`
-    /// travels inside an `io::Error`; `get_ref()` and a downcast to
-    /// [`Error`] give it back.
-    ///
-    /// ```
-    /// use wsock::{Error, TimeoutKind};
-    /// assert!(Error::Timeout(TimeoutKind::Receive).is_socket_usable());
-    /// assert!(!Error::Timeout(TimeoutKind::KeepAlive).is_socket_usable());
-    /// assert!(!Error::ConnectionClosed.is_socket_usable());
-    /// ```
-    pub fn is_socket_usable(&self) -> bool {
-        // Listed in full, without a wildcard: a new variant must choose.
-        match self {
-            Error::InvalidArgument(_) => true,
-            Error::Timeout(kind) => match kind {
-                TimeoutKind::Receive | TimeoutKind::Send => true,
-                TimeoutKind::Connect
-                | TimeoutKind::ConnectAttempt
-                | TimeoutKind::Close
-                | TimeoutKind::KeepAlive => false,
-            },
-            Error::Resolve { .. }
-            | Error::Connect { .. }
-            | Error::Tls(_)
-            | Error::Handshake(_)
-            | Error::Proxy(_)
-            | Error::Protocol(_)
-            | Error::Io(_)
-            | Error::ConnectionClosed
-            | Error::Canceled
-            | Error::PeerClosed { .. } => false,
-        }
     }
 
     /// The HTTP answer of a refused upgrade (status, headers, body), or of
@@ -460,6 +437,7 @@ impl Error {
             | Error::Handshake(HandshakeError::InsecureRedirect(r))
             | Error::Handshake(HandshakeError::CrossOriginClientCertificate(r)) => Some(r),
             Error::Proxy(HandshakeError::Status(r)) => Some(r),
+            Error::GaveUp { last, .. } => last.http_response(),
             _ => None,
         }
     }
@@ -568,3 +546,4 @@ pub(crate) fn tls_status(e: &rustls::Error) -> WebErrorStatus {
 
 #[cfg(test)]
 mod tests;
+mod usability;

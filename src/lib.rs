@@ -17,6 +17,7 @@ pub mod information;
 mod message;
 pub mod proto;
 pub mod random;
+pub mod reconnect;
 mod reunite;
 #[cfg(feature = "server")]
 #[cfg_attr(docsrs, doc(cfg(feature = "server")))]
@@ -44,6 +45,7 @@ pub use message::{
     Message, MessageReceiver, MessageSender, MessageWebSocket, MessageWriter, Received,
 };
 pub use proto::deflate::{DeflateConfig, DeflateOptions};
+pub use reconnect::{ReconnectPolicy, ReconnectingMessageSender, ReconnectingMessageWebSocket};
 pub use reunite::ReuniteError;
 #[allow(deprecated)]
 pub use stream::{StreamReadHalf, StreamWriteHalf};

@@ -216,10 +216,10 @@ pub(crate) async fn read_transport(
         }
     };
     let mut upgrade = check_upgrade(&request);
-    if let Ok(up) = &upgrade {
-        if !origin_allowed(&options.allowed_origins, up.origin.as_deref()) {
-            upgrade = Err(Rejection::new(403, "origin not allowed"));
-        }
+    if let Ok(up) = &upgrade
+        && !origin_allowed(&options.allowed_origins, up.origin.as_deref())
+    {
+        upgrade = Err(Rejection::new(403, "origin not allowed"));
     }
     Ok(Incoming {
         io,
@@ -378,14 +378,14 @@ impl Incoming {
                 )));
             }
         };
-        if let Some(p) = protocol {
-            if !up.protocols.iter().any(|o| o == p) {
-                let mut out = Vec::new();
-                Rejection::new(500, "the server chose a subprotocol that was not offered")
-                    .write(&mut out);
-                let _ = finish(&mut self.io, &out).await;
-                return Err(Error::invalid(format!("subprotocol {p:?} was not offered")));
-            }
+        if let Some(p) = protocol
+            && !up.protocols.iter().any(|o| o == p)
+        {
+            let mut out = Vec::new();
+            Rejection::new(500, "the server chose a subprotocol that was not offered")
+                .write(&mut out);
+            let _ = finish(&mut self.io, &out).await;
+            return Err(Error::invalid(format!("subprotocol {p:?} was not offered")));
         }
         let deflate = match (&self.options.deflate, &up.extensions) {
             (Some(options), Some(offers)) => {

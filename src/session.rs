@@ -338,10 +338,10 @@ impl Session {
             // is bounded already (one held-back pong, one close reply), and
             // pausing it would deadlock against a peer that echoes each
             // message before it reads the next while our output is full.
-            if self.proto.wants_write() {
-                if let Poll::Ready(Err(e)) = self.poll_write_out(cx, side) {
-                    return Poll::Ready(Err(e));
-                }
+            if self.proto.wants_write()
+                && let Poll::Ready(Err(e)) = self.poll_write_out(cx, side)
+            {
+                return Poll::Ready(Err(e));
             }
             ready!(self.poll_fill(cx, side))?;
         }

@@ -185,7 +185,7 @@ fn sample(len: usize, seed: u32) -> Vec<u8> {
         x ^= x << 13;
         x ^= x >> 17;
         x ^= x << 5;
-        if x % 7 == 0 {
+        if x.is_multiple_of(7) {
             out.extend_from_slice(format!("{x}").as_bytes());
         } else {
             out.extend_from_slice(words[x as usize % words.len()].as_bytes());

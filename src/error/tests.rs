@@ -39,6 +39,11 @@ fn one_of_each() -> Vec<Error> {
             code: 1011,
             reason: "boom".into(),
         },
+        Error::NotConnected,
+        Error::GaveUp {
+            attempts: 3,
+            last: Arc::new(Error::Handshake(HandshakeError::Status(response()))),
+        },
     ];
     for e in &all {
         match e {
@@ -53,7 +58,9 @@ fn one_of_each() -> Vec<Error> {
             | Error::Io(_)
             | Error::ConnectionClosed
             | Error::Canceled
-            | Error::PeerClosed { .. } => {}
+            | Error::PeerClosed { .. }
+            | Error::NotConnected
+            | Error::GaveUp { .. } => {}
         }
     }
     all
@@ -144,4 +151,25 @@ fn errors_become_io_errors_that_keep_them() {
     assert_eq!(e.kind(), io::ErrorKind::TimedOut);
     let inner = e.into_inner().unwrap().downcast::<Error>().unwrap();
     assert!(matches!(*inner, Error::Timeout(TimeoutKind::Send)));
+}
+
+#[test]
+fn a_reconnecting_socket_that_gave_up_tells_the_last_failure() {
+    let refused = Error::Handshake(HandshakeError::Status(Box::new(HttpResponse {
+        status: 403,
+        reason: "Forbidden".into(),
+        headers: vec![],
+        body: bytes::Bytes::new(),
+    })));
+    let e = Error::GaveUp {
+        attempts: 0,
+        last: Arc::new(refused),
+    };
+    assert_eq!(e.status(), WebErrorStatus::Forbidden);
+    assert_eq!(e.http_response().map(|r| r.status), Some(403));
+    assert_eq!(
+        e.report(),
+        "gave up after 0 reconnection attempts: WebSocket handshake failed: server answered HTTP 403 Forbidden"
+    );
+    assert_eq!(Error::NotConnected.status(), WebErrorStatus::Disconnected);
 }

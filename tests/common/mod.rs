@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub(crate) mod raw;
+pub(crate) mod reconnect;
 pub(crate) mod tls;
 pub(crate) mod wire;
 
