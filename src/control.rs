@@ -97,8 +97,8 @@ macro_rules! control {
             pub outbound_buffer_size_in_bytes: usize,
             /// Largest frame accepted from the peer. Default 16 MiB.
             pub max_frame_size: usize,
-            /// TLS settings for `wss://`. `None`: the Mozilla roots of
-            /// webpki-roots and rustls' safe defaults, with the certificate
+            /// TLS settings for `wss://`. `None`: the default roots (see
+            /// `use_default_roots`) and rustls' safe defaults, with the certificate
             /// options below. A configuration given here replaces those
             /// options (setting both fails the connect as an invalid
             /// argument).
@@ -155,12 +155,15 @@ macro_rules! control {
             /// Name resolver used in place of the system's. `None` (the
             /// default): the system resolver.
             pub resolver: Option<Arc<dyn Resolve>>,
-            /// Root certificates trusted for `wss://`, beside the Mozilla
+            /// Root certificates trusted for `wss://`, beside the default
             /// roots (or instead of them, with `use_default_roots` off).
             /// [`certificates::parse_certificates`](crate::certificates::parse_certificates)
             /// reads them from PEM or DER. Empty by default.
             pub trusted_root_certificates: Vec<CertificateDer<'static>>,
-            /// Trust the Mozilla roots of webpki-roots. Default true.
+            /// Trust the default roots: the Mozilla roots of webpki-roots
+            /// and/or the system's store, as the crate features say (see
+            /// the README's feature table), or the platform's verifier
+            /// with the `platform-verifier` feature. Default true.
             pub use_default_roots: bool,
             /// Problems with the server's certificate that do not fail the
             /// connection (WinRT `IgnorableServerCertificateErrors`); they

@@ -205,7 +205,7 @@ pub(crate) struct ConnectOptions {
     /// `TCP_NODELAY` on the connection. Default true.
     pub(crate) no_delay: bool,
     /// TLS client configuration for `wss://`; `None`: [`default_tls_config`]
-    /// (the `webpki-roots` trust anchors). [`tls_setup`] makes the one a
+    /// (the default trust anchors). [`tls_setup`] makes the one a
     /// `connect` uses from this and `certificates`.
     pub(crate) tls: Option<Arc<rustls::ClientConfig>>,
     /// Name resolver; `None`: the system's.

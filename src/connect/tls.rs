@@ -35,11 +35,26 @@ fn config_with(
     certs: &CertificateOptions,
 ) -> Result<(Arc<ClientConfig>, Arc<Verifier>), Error> {
     let provider = crypto::provider()?;
-    let verifier = Arc::new(Verifier::new(
+    let verifier = Verifier::new(
         Arc::new(roots),
         provider.signature_verification_algorithms,
         certs,
-    ));
+    );
+    // The operating system's verifier judges trust when the default roots
+    // are in use (it cannot be told to leave them out), with the roots
+    // the control adds.
+    #[cfg(feature = "platform-verifier")]
+    let verifier = if certs.use_default_roots {
+        let platform = rustls_platform_verifier::Verifier::new_with_extra_roots(
+            certs.trusted_roots.iter().cloned(),
+            provider.clone(),
+        )
+        .map_err(Error::Tls)?;
+        verifier.with_platform(Arc::new(platform))
+    } else {
+        verifier
+    };
+    let verifier = Arc::new(verifier);
     let builder = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         // A provider of the application's may lack the default versions.
@@ -88,15 +103,21 @@ pub(crate) fn tls_config_with_roots<'a>(
     } else {
         RootCertStore::empty()
     };
-    for cert in extra {
+    let extra: Vec<CertificateDer<'static>> = extra.into_iter().map(|c| c.into_owned()).collect();
+    for cert in &extra {
         roots
-            .add(cert)
+            .add(cert.clone())
             .map_err(|e| Error::invalid(format!("unusable root certificate: {e}")))?;
     }
     if roots.is_empty() {
         return Err(Error::invalid("no root certificates to trust"));
     }
-    Ok(config_with(roots, &CertificateOptions::default())?.0)
+    let options = CertificateOptions {
+        use_default_roots: include_default,
+        trusted_roots: extra,
+        ..CertificateOptions::default()
+    };
+    Ok(config_with(roots, &options)?.0)
 }
 
 /// The TLS configuration of one `connect`, and the verifier that remembers

@@ -26,8 +26,11 @@ use crate::certificates::{
 
 mod chain;
 mod classify;
+#[cfg(test)]
+mod tests;
 
 use chain::Findings;
+use classify::classify;
 
 /// The certificate options of a control.
 #[derive(Debug, Clone)]
@@ -52,7 +55,7 @@ impl Default for CertificateOptions {
 }
 
 impl CertificateOptions {
-    /// True when nothing differs from the default check (webpki-roots, no
+    /// True when nothing differs from the default check (the default roots, no
     /// problem ignored, no hook, no client certificate).
     pub(crate) fn is_default(&self) -> bool {
         self.trusted_roots.is_empty()
@@ -69,6 +72,10 @@ impl CertificateOptions {
 /// A server certificate verifier for one `connect`.
 pub(crate) struct Verifier {
     roots: Arc<RootCertStore>,
+    /// The operating system's verifier (feature `platform-verifier`), the
+    /// judge of trust when there is one: see
+    /// `Verifier::with_platform`.
+    platform: Option<Arc<dyn ServerCertVerifier>>,
     algorithms: WebPkiSupportedAlgorithms,
     ignorable: Vec<ChainValidationResult>,
     custom_validation: Option<ServerCustomValidation>,
@@ -84,11 +91,64 @@ impl Verifier {
     ) -> Self {
         Verifier {
             roots,
+            platform: None,
             algorithms,
             ignorable: options.ignorable.clone(),
             custom_validation: options.custom_validation.clone(),
             found: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Lets the operating system's verifier judge the chain first. What
+    /// it accepts is trusted, with nothing to report; what it refuses is
+    /// examined with webpki over `roots` as without it, to name every
+    /// problem for the ignorable errors. Where webpki finds a trusted path,
+    /// the platform's own reason counts among them (it may know what
+    /// webpki does not, revocation or a policy of the platform's), so that
+    /// nothing it refused for is passed over unless the user said that
+    /// class is fine. Where webpki finds none, `Untrusted` says it all, as
+    /// it does without the platform: the platform's reason then comes from
+    /// its own search for a path (a CA named like the server, the leaf's
+    /// CA flag read as a misplaced CA), and counting it would keep a
+    /// pinned certificate out.
+    #[cfg(any(feature = "platform-verifier", test))]
+    pub(crate) fn with_platform(mut self, platform: Arc<dyn ServerCertVerifier>) -> Self {
+        self.platform = Some(platform);
+        self
+    }
+
+    /// What is wrong with the chain: nothing when the platform's verifier
+    /// (if any) accepts it, else what webpki finds.
+    fn examine(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Findings {
+        let platform = self.platform.as_ref().map(|p| {
+            p.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+        });
+        if let Some(Ok(_)) = platform {
+            return Findings::default();
+        }
+        let mut findings = chain::examine(
+            end_entity,
+            intermediates,
+            server_name,
+            now,
+            &self.roots,
+            &self.algorithms,
+        );
+        if let Some(Err(e)) = platform
+            && !findings
+                .classes()
+                .contains(&ChainValidationResult::Untrusted)
+        {
+            findings.note(classify(&e), e);
+        }
+        findings
     }
 
     /// The error that refuses the connection, if any problem found is not
@@ -134,17 +194,10 @@ impl ServerCertVerifier for Verifier {
         end_entity: &CertificateDer<'_>,
         intermediates: &[CertificateDer<'_>],
         server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
+        ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        let findings = chain::examine(
-            end_entity,
-            intermediates,
-            server_name,
-            now,
-            &self.roots,
-            &self.algorithms,
-        );
+        let findings = self.examine(end_entity, intermediates, server_name, ocsp_response, now);
         let found = findings.classes();
         *self.found.lock().unwrap_or_else(|p| p.into_inner()) = found.clone();
         if let Some(error) = self.refusal(findings) {

@@ -43,13 +43,13 @@ const MAX_TIME_STEPS: usize = 8;
 /// Every problem found with a server certificate, in the order found
 /// (the chain's, `Untrusted` if no trusted path exists, then the name's),
 /// each with the rustls error that reports it.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(crate) struct Findings {
     pub(crate) problems: Vec<(ChainValidationResult, rustls::Error)>,
 }
 
 impl Findings {
-    fn note(&mut self, class: ChainValidationResult, error: rustls::Error) {
+    pub(crate) fn note(&mut self, class: ChainValidationResult, error: rustls::Error) {
         if !self.problems.iter().any(|(c, _)| *c == class) {
             self.problems.push((class, error));
         }
