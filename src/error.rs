@@ -15,6 +15,7 @@ use std::fmt;
 use std::io;
 use std::net::SocketAddr;
 
+use crate::connect::SocksError;
 use crate::handshake::{HandshakeError, HttpResponse};
 use crate::proto::ProtocolError;
 
@@ -307,6 +308,14 @@ pub enum Error {
     #[error("HTTP proxy did not open the tunnel")]
     Proxy(#[source] HandshakeError),
 
+    /// The SOCKS5 proxy did not open the tunnel: it refused the
+    /// credential or asked for one ([`WebErrorStatus::ProxyAuthenticationRequired`]),
+    /// could not connect (its reply code kept in [`SocksError::Reply`],
+    /// mapped as [`SocksError::status`] lists), or answered something that
+    /// is not SOCKS5.
+    #[error("SOCKS5 proxy did not open the tunnel")]
+    Socks(#[source] SocksError),
+
     /// The peer violated RFC 6455 (or we refused what it sent, such as a
     /// message over the size limit). The connection was closed with
     /// [`ProtocolError::close_code`].
@@ -386,6 +395,7 @@ impl Error {
                 WebErrorStatus::ProxyAuthenticationRequired
             }
             Error::Handshake(e) | Error::Proxy(e) => e.status(),
+            Error::Socks(e) => e.status(),
             Error::Protocol(_) => WebErrorStatus::ConnectionAborted,
             Error::Io(e) => io_status(e),
             Error::ConnectionClosed => WebErrorStatus::Disconnected,
@@ -414,7 +424,7 @@ impl Error {
     /// | [`Timeout`](Error::Timeout)`(`[`Close`](TimeoutKind::Close)`)`, `(`[`KeepAlive`](TimeoutKind::KeepAlive)`)` | no: the connection has failed |
     /// | [`Io`](Error::Io) (a reset, an end without a close), [`Protocol`](Error::Protocol), [`Tls`](Error::Tls) | no |
     /// | [`ConnectionClosed`](Error::ConnectionClosed), [`PeerClosed`](Error::PeerClosed), [`Canceled`](Error::Canceled) (an abort) | no |
-    /// | [`Resolve`](Error::Resolve), [`Connect`](Error::Connect), [`Handshake`](Error::Handshake), [`Proxy`](Error::Proxy), [`Timeout`](Error::Timeout)`(`[`Connect`](TimeoutKind::Connect)`)`, `(`[`ConnectAttempt`](TimeoutKind::ConnectAttempt)`)` | no: a connect that fails leaves no socket at all |
+    /// | [`Resolve`](Error::Resolve), [`Connect`](Error::Connect), [`Handshake`](Error::Handshake), [`Proxy`](Error::Proxy), [`Socks`](Error::Socks), [`Timeout`](Error::Timeout)`(`[`Connect`](TimeoutKind::Connect)`)`, `(`[`ConnectAttempt`](TimeoutKind::ConnectAttempt)`)` | no: a connect that fails leaves no socket at all |
     ///
     /// `tests/error_usability.rs` shows each answer on a real connection.
     /// An error read from the stream socket's `AsyncRead`/`AsyncWrite`
@@ -443,6 +453,7 @@ impl Error {
             | Error::Tls(_)
             | Error::Handshake(_)
             | Error::Proxy(_)
+            | Error::Socks(_)
             | Error::Protocol(_)
             | Error::Io(_)
             | Error::ConnectionClosed
