@@ -1,11 +1,14 @@
 #!/bin/sh
 # Installs the system packages the test suite runs against, when missing:
-# tinyproxy (tests/proxy.rs starts it on a loopback port). Idempotent: does
-# nothing when everything is there. Needs root (or sudo) only to install.
+# tinyproxy (tests/proxy.rs starts it on a loopback port) and microsocks
+# (a SOCKS5 server that answers refusals with their reply codes, for
+# tests/socks5.rs). Idempotent: does nothing when everything is there.
+# Needs root (or sudo) only to install.
 set -eu
 
 missing=""
 command -v tinyproxy >/dev/null 2>&1 || missing="$missing tinyproxy"
+command -v microsocks >/dev/null 2>&1 || missing="$missing microsocks"
 
 if [ -z "$missing" ]; then
     echo "install-test-deps: nothing to install"

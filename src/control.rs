@@ -190,13 +190,15 @@ macro_rules! control {
             /// on the way can read it. Default false: a credential is only
             /// sent over `wss://`.
             pub allow_unencrypted_credentials: bool,
-            /// The HTTP proxy to go through. `None` (the default): connect
-            /// directly; the environment's proxy variables are read only
-            /// through [`ProxyConfig::from_env`].
+            /// The proxy to go through, HTTP or SOCKS5. `None` (the
+            /// default): connect directly; the environment's proxy
+            /// variables are read only through [`ProxyConfig::from_env`].
             pub proxy: Option<ProxyConfig>,
             /// User name and password for the proxy (WinRT
-            /// `ProxyCredential`), sent as `Proxy-Authorization: Basic`.
-            /// `None`: the proxy URL's own, if it has them.
+            /// `ProxyCredential`), sent as `Proxy-Authorization: Basic` to
+            /// an HTTP proxy, with RFC 1929 to a SOCKS5 proxy that asks for
+            /// them (at most 255 bytes each). `None`: the proxy URL's own,
+            /// if it has them.
             pub proxy_credential: Option<Credential>,
             /// permessage-deflate (RFC 7692) to offer. `None` (the
             /// default): no compression. The information's `deflate()`

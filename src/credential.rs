@@ -40,8 +40,15 @@
 //!
 //! The control's `proxy_credential` (or the user name and password of the
 //! proxy URL) is sent with every `CONNECT` as `Proxy-Authorization: Basic
-//! ...`. A proxy URL is `http://`, so this is always in clear text on the
-//! way to the proxy, as with any HTTP proxy.
+//! ...`. An HTTP proxy URL is `http://`, so this is always in clear text on
+//! the way to the proxy, as with any HTTP proxy.
+//!
+//! A SOCKS5 proxy (`socks5://`, `socks5h://`) gets the same credential
+//! with RFC 1929's user name and password exchange, also in clear text,
+//! and only when the proxy chooses that method; each part is at most 255
+//! bytes (a longer one, or an empty user name, is an invalid argument,
+//! refused before anything is sent). The server credential never goes to
+//! any proxy: it is sent, if at all, inside the tunnel to the server.
 
 use std::fmt;
 

@@ -16,6 +16,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use crate::connect::SocksError;
 use crate::handshake::{HandshakeError, HttpResponse};
 use crate::proto::ProtocolError;
 
@@ -308,6 +309,14 @@ pub enum Error {
     #[error("HTTP proxy did not open the tunnel")]
     Proxy(#[source] HandshakeError),
 
+    /// The SOCKS5 proxy did not open the tunnel: it refused the
+    /// credential or asked for one ([`WebErrorStatus::ProxyAuthenticationRequired`]),
+    /// could not connect (its reply code kept in [`SocksError::Reply`],
+    /// mapped as [`SocksError::status`] lists), or answered something that
+    /// is not SOCKS5.
+    #[error("SOCKS5 proxy did not open the tunnel")]
+    Socks(#[source] SocksError),
+
     /// The peer violated RFC 6455 (or we refused what it sent, such as a
     /// message over the size limit). The connection was closed with
     /// [`ProtocolError::close_code`].
@@ -412,6 +421,7 @@ impl Error {
                 WebErrorStatus::ProxyAuthenticationRequired
             }
             Error::Handshake(e) | Error::Proxy(e) => e.status(),
+            Error::Socks(e) => e.status(),
             Error::Protocol(_) => WebErrorStatus::ConnectionAborted,
             Error::Io(e) => io_status(e),
             Error::ConnectionClosed => WebErrorStatus::Disconnected,

@@ -31,6 +31,7 @@ pub use certificates::{
 };
 pub use connect::ProxyConfig;
 pub use connect::Resolve;
+pub use connect::SocksError;
 pub use control::{
     MessageType, MessageWebSocketControl, MessageWebSocketReceiveMode, StreamWebSocketControl,
 };

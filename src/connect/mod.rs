@@ -3,8 +3,9 @@
 //! [`Target::parse`] checks a `ws://`/`wss://` URL. [`connect`] resolves the
 //! host, connects over TCP with "happy eyeballs" (RFC 8305: the families
 //! interleaved, the attempts staggered, the first success wins), then runs
-//! the TLS handshake for `wss://`. Through an HTTP proxy ([`proxy`]) the
-//! TCP connection goes to the proxy and a `CONNECT` tunnel carries the rest. [`open`] has no overall time limit of its
+//! the TLS handshake for `wss://`. Through a proxy the TCP connection goes
+//! to the proxy and a tunnel carries the rest: an HTTP `CONNECT`
+//! ([`proxy`]) or a SOCKS5 `CONNECT` ([`socks`]). [`open`] has no overall time limit of its
 //! own: the socket layer puts one limit (the connect timeout) over it and
 //! the upgrade together. (`connect` and `with_connect_timeout`, which apply
 //! a limit to the transport alone, exist for this module's tests.)
@@ -15,6 +16,7 @@
 mod addr;
 pub(crate) mod crypto;
 mod proxy;
+mod socks;
 mod tls;
 mod verify;
 
@@ -36,7 +38,9 @@ use crate::error::{Error, TimeoutKind};
 pub use addr::Resolve;
 pub(crate) use addr::{Target, order_addrs, resolve};
 pub use proxy::ProxyConfig;
+use proxy::ProxyKind;
 pub(crate) use proxy::parse_head;
+pub use socks::SocksError;
 pub(crate) use tls::{TlsSetup, setup as tls_setup};
 #[cfg(test)]
 #[cfg_attr(
@@ -212,10 +216,11 @@ pub(crate) struct ConnectOptions {
     pub(crate) resolver: Option<Arc<dyn Resolve>>,
     /// The certificate options (see [`tls_setup`]).
     pub(crate) certificates: CertificateOptions,
-    /// The HTTP proxy, if any.
+    /// The proxy, if any.
     pub(crate) proxy: Option<ProxyConfig>,
-    /// Sent to the proxy (`Proxy-Authorization: Basic`); else the proxy
-    /// URL's own user name and password, if any.
+    /// Sent to the proxy (`Proxy-Authorization: Basic`, or SOCKS5's RFC
+    /// 1929 exchange); else the proxy URL's own user name and password, if
+    /// any.
     pub(crate) proxy_credential: Option<crate::credential::Credential>,
 }
 
@@ -250,7 +255,7 @@ pub(crate) async fn connect(target: &Target, opts: &ConnectOptions) -> Result<Tr
 /// Connects to `target` with no overall time limit (only
 /// `opts.attempt_timeout` applies): resolves the host, connects over TCP
 /// ([`connect_addrs`]) or through the proxy `opts.proxy` chooses for it
-/// ([`proxy::tunnel`]), sets `TCP_NODELAY` and runs the TLS handshake for
+/// ([`proxy::tunnel`], [`socks::tunnel`]), sets `TCP_NODELAY` and runs the TLS handshake for
 /// `wss://` with `opts.tls`. A caller that also runs the upgrade wraps both
 /// in [`with_connect_timeout`]. The address returned is the one the TCP
 /// connection went to (the proxy's, through a proxy): the transport's peer
@@ -265,15 +270,27 @@ pub(crate) async fn open(
     // connect's future, plain ws:// included, that large, and copied so
     // at each level that awaits it.
     let (addr, tcp) = match via {
-        Some(server) => {
-            Box::pin(proxy::tunnel(
-                server,
-                target,
-                opts.proxy_credential.as_ref(),
-                opts,
-            ))
-            .await?
-        }
+        Some(server) => match server.kind {
+            ProxyKind::Http => {
+                Box::pin(proxy::tunnel(
+                    server,
+                    target,
+                    opts.proxy_credential.as_ref(),
+                    opts,
+                ))
+                .await?
+            }
+            ProxyKind::Socks5 { remote_dns } => {
+                Box::pin(socks::tunnel(
+                    server,
+                    remote_dns,
+                    target,
+                    opts.proxy_credential.as_ref(),
+                    opts,
+                ))
+                .await?
+            }
+        },
         None => match target.ip_literal() {
             // What `resolve` answers for an IP literal, without the list.
             Some(ip) => {

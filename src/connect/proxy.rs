@@ -1,5 +1,7 @@
-//! HTTP proxies: which proxy (if any) a URL goes through, and the `CONNECT`
-//! tunnel (RFC 9110 section 9.3.6) that carries `ws://` and `wss://` alike.
+//! Proxies: which proxy (if any) a URL goes through, and, for HTTP proxies,
+//! the `CONNECT` tunnel (RFC 9110 section 9.3.6) that carries `ws://` and
+//! `wss://` alike. SOCKS5 proxies have their own tunnel in
+//! [`super::socks`].
 //!
 //! [`tunnel`] connects to the proxy with the same happy-eyeballs logic as a
 //! direct connection, asks `CONNECT host:port HTTP/1.1` (with
@@ -26,19 +28,22 @@ use crate::credential::Credential;
 use crate::error::{Error, Result};
 use crate::handshake::{HandshakeError, HttpResponse, Limits};
 
-/// Which HTTP proxy a connection goes through (the control's `proxy`).
+/// Which proxy a connection goes through (the control's `proxy`): an HTTP
+/// proxy (`http://`) or a SOCKS5 proxy (`socks5://`, `socks5h://`).
 ///
 /// Either one proxy for every URL ([`ProxyConfig::new`]), or the
 /// conventional environment variables, read when asked
 /// ([`ProxyConfig::from_env`]); either may exclude hosts with a `NO_PROXY`
 /// list ([`ProxyConfig::with_no_proxy`]). Both `ws://` and `wss://` go
-/// through a `CONNECT` tunnel; for `wss://` the TLS handshake runs inside
-/// it, end to end with the server. A socket's `remote_address` is then the
-/// proxy's.
+/// through a tunnel (an HTTP `CONNECT`, or a SOCKS5 `CONNECT`); for
+/// `wss://` the TLS handshake runs inside it, end to end with the server.
+/// A socket's `remote_address` is then the proxy's.
 ///
 /// ```
 /// use wsock::ProxyConfig;
 /// let proxy = ProxyConfig::new("http://127.0.0.1:3128")?.with_no_proxy("localhost, .internal.example");
+/// // The proxy resolves the server's name (socks5h); user name and password for it.
+/// let socks = ProxyConfig::new("socks5h://user:secret@127.0.0.1:1080")?;
 /// # Ok::<(), wsock::Error>(())
 /// ```
 #[derive(Debug, Clone, Default)]
@@ -53,11 +58,26 @@ pub struct ProxyConfig {
 /// One proxy server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ProxyServer {
+    /// What the proxy speaks.
+    pub(crate) kind: ProxyKind,
     /// A lower-case name or an IP literal (IPv6 without brackets).
     pub(crate) host: String,
     pub(crate) port: u16,
     /// From the URL's user name and password.
     pub(crate) credential: Option<Credential>,
+}
+
+/// The protocol of a proxy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ProxyKind {
+    /// `http://`: an HTTP `CONNECT` tunnel.
+    Http,
+    /// `socks5://` (`remote_dns` false: the name is resolved here) or
+    /// `socks5h://` (true: the proxy resolves it).
+    Socks5 {
+        /// Send the host name, not its addresses.
+        remote_dns: bool,
+    },
 }
 
 /// One `NO_PROXY` element.
@@ -76,11 +96,14 @@ enum NoProxy {
 
 impl ProxyConfig {
     /// One proxy for `ws://` and `wss://`: `http://host:port` (`host:port`
-    /// alone means the same; the port defaults to 80). A user name and
-    /// password in the URL are the proxy credential unless the control sets
-    /// `proxy_credential`.
+    /// alone means the same; the port defaults to 80), or a SOCKS5 proxy,
+    /// `socks5://host:port` (wsock resolves the server's name and sends its
+    /// addresses) or `socks5h://host:port` (the proxy resolves the name),
+    /// the port defaulting to 1080. A user name and password in the URL are
+    /// the proxy credential unless the control sets `proxy_credential`;
+    /// for SOCKS5 they are sent with RFC 1929, only when the proxy asks.
     ///
-    /// Other schemes (`https://`, `socks5://`...), a path, or a URL that
+    /// Other schemes (`https://`, `socks4://`...), a path, or a URL that
     /// does not parse are [`Error::InvalidArgument`].
     pub fn new(url: &str) -> Result<Self> {
         let server = parse_proxy_url(url)?;
@@ -99,8 +122,10 @@ impl ProxyConfig {
     /// lower-case name wins when both are set; an empty value counts as
     /// unset. The variables are read now, not at connect.
     ///
-    /// A value that is not an `http://` proxy URL is
-    /// [`Error::InvalidArgument`] naming the variable. Nothing set: a
+    /// Each variable may name an HTTP or a SOCKS5 proxy (as
+    /// [`new`](Self::new) reads them: `socks5h://...` in `ALL_PROXY` sends
+    /// both schemes through that SOCKS5 proxy). A value that is not such a
+    /// proxy URL is [`Error::InvalidArgument`] naming the variable. Nothing set: a
     /// configuration that connects directly.
     pub fn from_env() -> Result<Self> {
         Self::from_vars(|name| std::env::var(name).ok())
@@ -242,7 +267,8 @@ fn parse_no_proxy_element(e: &str) -> Option<NoProxy> {
     valid.then(|| NoProxy::Domain(name.to_ascii_lowercase(), port))
 }
 
-/// `http://[user:pass@]host[:port][/]`, or `host:port`.
+/// `http://[user:pass@]host[:port][/]`, `host:port`, or the same with
+/// `socks5://` or `socks5h://`.
 fn parse_proxy_url(url: &str) -> Result<ProxyServer> {
     let url = url.trim();
     let with_scheme;
@@ -254,15 +280,24 @@ fn parse_proxy_url(url: &str) -> Result<ProxyServer> {
     };
     let bad = |why: &str| Error::invalid(format!("proxy URL {url:?}: {why}"));
     let parsed = Url::parse(url).map_err(|e| bad(&e.to_string()))?;
-    if parsed.scheme() != "http" {
-        return Err(bad("only http:// proxies are supported"));
-    }
+    let (kind, default_port) = match parsed.scheme() {
+        "http" => (ProxyKind::Http, 80),
+        "socks5" => (ProxyKind::Socks5 { remote_dns: false }, 1080),
+        "socks5h" => (ProxyKind::Socks5 { remote_dns: true }, 1080),
+        _ => {
+            return Err(bad(
+                "only http://, socks5:// and socks5h:// proxies are supported",
+            ));
+        }
+    };
     if !matches!(parsed.path(), "" | "/") || parsed.query().is_some() || parsed.fragment().is_some()
     {
         return Err(bad("a proxy URL has no path, query or fragment"));
     }
     let host = match parsed.host() {
-        Some(Host::Domain(d)) if !d.is_empty() => d.to_owned(),
+        // A `socks5` URL's host is not normalised by the URL parser (not a
+        // special scheme): lower-case it, as `http`'s is.
+        Some(Host::Domain(d)) if !d.is_empty() => d.to_ascii_lowercase(),
         Some(Host::Ipv4(ip)) => ip.to_string(),
         Some(Host::Ipv6(ip)) => ip.to_string(),
         _ => return Err(bad("no host")),
@@ -276,9 +311,10 @@ fn parse_proxy_url(url: &str) -> Result<ProxyServer> {
         ))
     };
     Ok(ProxyServer {
+        kind,
         host,
-        // `http` has a known default port.
-        port: parsed.port_or_known_default().unwrap_or(80),
+        // `Url` knows http's default port only; SOCKS's is 1080.
+        port: parsed.port_or_known_default().unwrap_or(default_port),
         credential,
     })
 }

@@ -31,6 +31,13 @@ fn one_of_each() -> Vec<Error> {
         Error::Handshake(HandshakeError::InsecureRedirect(response())),
         Error::Handshake(HandshakeError::CrossOriginClientCertificate(response())),
         Error::Proxy(HandshakeError::Status(response())),
+        Error::Socks(SocksError::Reply {
+            code: 5,
+            target: "127.0.0.1:9".into(),
+        }),
+        Error::Socks(SocksError::AuthenticationFailed { status: Some(1) }),
+        Error::Socks(SocksError::AuthenticationFailed { status: None }),
+        Error::Socks(SocksError::Malformed("version 0x48".into())),
         Error::Protocol(ProtocolError::InvalidUtf8),
         Error::Io(io("unexpected end of file")),
         Error::ConnectionClosed,
@@ -54,6 +61,7 @@ fn one_of_each() -> Vec<Error> {
             | Error::Tls(_)
             | Error::Handshake(_)
             | Error::Proxy(_)
+            | Error::Socks(_)
             | Error::Protocol(_)
             | Error::Io(_)
             | Error::ConnectionClosed

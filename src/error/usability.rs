@@ -20,7 +20,7 @@ impl Error {
     /// | [`Timeout`](Error::Timeout)`(`[`Close`](TimeoutKind::Close)`)`, `(`[`KeepAlive`](TimeoutKind::KeepAlive)`)` | no: the connection has failed |
     /// | [`Io`](Error::Io) (a reset, an end without a close), [`Protocol`](Error::Protocol), [`Tls`](Error::Tls) | no |
     /// | [`ConnectionClosed`](Error::ConnectionClosed), [`PeerClosed`](Error::PeerClosed), [`Canceled`](Error::Canceled) (an abort) | no |
-    /// | [`Resolve`](Error::Resolve), [`Connect`](Error::Connect), [`Handshake`](Error::Handshake), [`Proxy`](Error::Proxy), [`Timeout`](Error::Timeout)`(`[`Connect`](TimeoutKind::Connect)`)`, `(`[`ConnectAttempt`](TimeoutKind::ConnectAttempt)`)` | no: a connect that fails leaves no socket at all |
+    /// | [`Resolve`](Error::Resolve), [`Connect`](Error::Connect), [`Handshake`](Error::Handshake), [`Proxy`](Error::Proxy), [`Socks`](Error::Socks), [`Timeout`](Error::Timeout)`(`[`Connect`](TimeoutKind::Connect)`)`, `(`[`ConnectAttempt`](TimeoutKind::ConnectAttempt)`)` | no: a connect that fails leaves no socket at all |
     ///
     /// `tests/error_usability.rs` shows each answer on a real connection.
     /// An error read from the stream socket's `AsyncRead`/`AsyncWrite`
@@ -49,6 +49,7 @@ impl Error {
             | Error::Tls(_)
             | Error::Handshake(_)
             | Error::Proxy(_)
+            | Error::Socks(_)
             | Error::Protocol(_)
             | Error::Io(_)
             | Error::ConnectionClosed

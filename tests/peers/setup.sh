@@ -16,10 +16,10 @@ node_stamp=$node_dir/node_modules/.wsock-peers.stamp
 say() { printf 'peers: %s\n' "$*"; }
 hash_of() { cat "$@" | sha256sum | cut -d' ' -f1; }
 
-# --- Python: websockets in a venv -------------------------------------------
+# --- Python: websockets (and pproxy, a SOCKS5 proxy) in a venv ---------------
 py_want="$(hash_of tests/peers/python/requirements.txt) $(python3 --version 2>&1)"
 if [ -x "$venv/bin/python" ] && [ "$(cat "$py_stamp" 2>/dev/null)" = "$py_want" ] \
-   && "$venv/bin/python" -c 'import websockets' 2>/dev/null; then
+   && "$venv/bin/python" -c 'import websockets, pproxy' 2>/dev/null; then
   say "python venv up to date"
 else
   say "creating $venv"
@@ -57,4 +57,5 @@ else
 fi
 
 say "python peer: $root/$venv/bin/python $root/tests/peers/python/echo_server.py 0 ($("$venv/bin/python" -c 'import websockets; print("websockets", websockets.__version__)'))"
+say "socks5 proxy: $root/$venv/bin/pproxy -l socks5://127.0.0.1:PORT (pproxy $("$venv/bin/pproxy" --version 2>&1 | cut -d' ' -f2))"
 say "node peer:   node $root/$node_dir/echo_server.js 0 (ws $(node -p 'require("./'"$node_dir"'/node_modules/ws/package.json").version'))"

@@ -12,6 +12,7 @@ fn target(url: &str) -> Target {
 
 fn server(host: &str, port: u16) -> ProxyServer {
     ProxyServer {
+        kind: ProxyKind::Http,
         host: host.into(),
         port,
         credential: None,
@@ -37,9 +38,27 @@ fn proxy_urls() {
         ok("http://us%40er:p%3Ass@proxy:1").credential,
         Some(Credential::new("us@er", "p:ss"))
     );
+    let socks = |host: &str, port, remote_dns| ProxyServer {
+        kind: ProxyKind::Socks5 { remote_dns },
+        ..server(host, port)
+    };
+    assert_eq!(ok("socks5://proxy:1081"), socks("proxy", 1081, false));
+    assert_eq!(
+        ok("socks5h://Proxy.Example"),
+        socks("proxy.example", 1080, true)
+    );
+    assert_eq!(ok("SOCKS5H://127.0.0.1:9/"), socks("127.0.0.1", 9, true));
+    assert_eq!(ok("socks5://[::1]"), socks("::1", 1080, false));
+    assert_eq!(
+        ok("socks5h://us%40er:p%3Ass@proxy:1").credential,
+        Some(Credential::new("us@er", "p:ss"))
+    );
     for bad in [
         "https://proxy:443",
-        "socks5://proxy:1080",
+        "socks4://proxy:1080",
+        "socks://proxy:1080",
+        "socks5h://proxy:1080/path",
+        "socks5://",
         "http://proxy:3128/path",
         "http://proxy:3128/?q",
         "http://",
@@ -112,7 +131,20 @@ fn environment_variables() {
     let c = env(&[("https_proxy", "http://s:2"), ("no_proxy", "*")]).unwrap();
     assert_eq!(c.server_for(&wss), None);
 
-    let e = env(&[("HTTPS_PROXY", "socks5://s:1")]).unwrap_err();
+    // A SOCKS5 proxy in any of them, ALL_PROXY filling in for both.
+    let c = env(&[
+        ("ALL_PROXY", "socks5h://all:5"),
+        ("HTTP_PROXY", "socks5://h:6"),
+    ])
+    .unwrap();
+    let socks = |host: &str, port, remote_dns| ProxyServer {
+        kind: ProxyKind::Socks5 { remote_dns },
+        ..server(host, port)
+    };
+    assert_eq!(c.server_for(&ws), Some(&socks("h", 6, false)));
+    assert_eq!(c.server_for(&wss), Some(&socks("all", 5, true)));
+
+    let e = env(&[("HTTPS_PROXY", "socks4://s:1")]).unwrap_err();
     assert!(
         e.is_invalid_argument() && e.to_string().contains("HTTPS_PROXY"),
         "{e}"
