@@ -545,7 +545,20 @@ fn tls_configs() {
     assert!(a.alpn_protocols.is_empty());
     let (ca, _) = new_ca();
     assert!(tls_config_with_roots([ca], true).is_ok());
-    assert!(tls_config_with_roots([], true).is_ok());
+    // The default roots alone: some with webpki-roots compiled in; none
+    // without a roots feature, which is no configuration at all.
+    if cfg!(feature = "webpki-roots") {
+        assert!(tls_config_with_roots([], true).is_ok());
+    } else if cfg!(not(any(
+        feature = "native-roots",
+        feature = "platform-verifier"
+    ))) {
+        assert!(
+            tls_config_with_roots([], true)
+                .unwrap_err()
+                .is_invalid_argument()
+        );
+    }
     assert!(
         tls_config_with_roots([], false)
             .unwrap_err()
