@@ -4,16 +4,23 @@
 //! writes each frame straight to its stream), and its close handshake run
 //! to the end of the TCP stream.
 //!
+//! Over `wss://`, wsock is given the run's CA through its certificate
+//! options; the others get one rustls `ClientConfig` (ring, that CA) built
+//! once per process and shared by every connect, as their users do.
+//!
 //! Every function panics on an error: a benchmark that failed must not
 //! print a figure.
 
+mod fw;
+mod tt;
+mod tw;
+mod ws;
+
 use std::any::Any;
 use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
-use futures_util::{SinkExt, StreamExt};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 /// One library under test.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,17 +53,38 @@ impl Lib {
     }
 }
 
+/// Where a client connects: a server's address, `wss://` or not, a path.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub addr: SocketAddr,
+    pub tls: bool,
+    pub path: String,
+}
+
+impl Target {
+    pub fn url(&self) -> String {
+        let scheme = if self.tls { "wss" } else { "ws" };
+        format!("{scheme}://{}{}", self.addr, self.path)
+    }
+}
+
+/// The peers' shared TLS configuration, built on first use.
+fn shared_tls() -> Arc<rustls::ClientConfig> {
+    static CONFIG: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
+    CONFIG.get_or_init(crate::tls::client_config).clone()
+}
+
 fn payload(size: usize) -> Bytes {
     Bytes::from((0..size).map(|i| (i * 7 + 3) as u8).collect::<Vec<u8>>())
 }
 
 /// Opens one connection (used by the workloads that time only the traffic).
-pub async fn open(lib: Lib, addr: SocketAddr) -> Conn {
+pub async fn open(lib: Lib, target: &Target) -> Conn {
     match lib {
-        Lib::Wsock => Conn::Wsock(ws::connect(addr).await),
-        Lib::Tungstenite => Conn::Tungstenite(tt::connect(addr).await),
-        Lib::TokioWebsockets => Conn::TokioWebsockets(tw::connect(addr).await),
-        Lib::Fastwebsockets => Conn::Fastwebsockets(fw::connect(addr).await),
+        Lib::Wsock => Conn::Wsock(ws::connect(target).await),
+        Lib::Tungstenite => Conn::Tungstenite(tt::connect(target).await),
+        Lib::TokioWebsockets => Conn::TokioWebsockets(tw::connect(target).await),
+        Lib::Fastwebsockets => Conn::Fastwebsockets(fw::connect(target).await),
     }
 }
 
@@ -101,6 +129,17 @@ impl Conn {
         }
     }
 
+    /// Receives `count` firehose messages, checking each
+    /// ([`crate::firehose::check`]): text, in order, as expected.
+    pub async fn firehose(&mut self, count: usize) {
+        match self {
+            Conn::Wsock(c) => ws::firehose(c, count).await,
+            Conn::Tungstenite(c) => tt::firehose(c, count).await,
+            Conn::TokioWebsockets(c) => tw::firehose(c, count).await,
+            Conn::Fastwebsockets(c) => fw::firehose(c, count).await,
+        }
+    }
+
     /// The close handshake, to the end of the TCP stream.
     pub async fn close(self) {
         match self {
@@ -114,250 +153,4 @@ impl Conn {
 
 fn check(got: usize, want: usize) {
     assert_eq!(got, want, "echo length");
-}
-
-mod ws {
-    use super::*;
-    use wsock::{Message, MessageWebSocket, MessageWebSocketControl, Received};
-
-    pub async fn connect(addr: SocketAddr) -> MessageWebSocket {
-        let url = format!("ws://{addr}/");
-        let mut control = MessageWebSocketControl::default();
-        control.max_message_size = 64 << 20;
-        MessageWebSocket::connect(&url, control)
-            .await
-            .expect("wsock connect")
-    }
-
-    pub async fn stream(c: MessageWebSocket, count: usize, data: Bytes) {
-        let size = data.len();
-        let (mut tx, mut rx) = c.split();
-        let reader = tokio::spawn(async move {
-            for _ in 0..count {
-                match rx.receive().await.expect("receive") {
-                    Received::Message(m) => check(m.data().len(), size),
-                    other => panic!("{other:?}"),
-                }
-            }
-            rx
-        });
-        for _ in 0..count {
-            tx.feed(Message::binary(data.clone())).await.expect("feed");
-        }
-        tx.flush().await.expect("flush");
-        let _rx = reader.await.expect("reader");
-    }
-
-    pub async fn round_trips(c: &mut MessageWebSocket, count: usize, data: &[u8]) {
-        for _ in 0..count {
-            c.send_binary(data).await.expect("send");
-            match c.receive().await.expect("receive") {
-                Received::Message(m) => check(m.data().len(), data.len()),
-                other => panic!("{other:?}"),
-            }
-        }
-    }
-
-    pub async fn close(mut c: MessageWebSocket) {
-        c.close(1000, "").await.expect("close");
-    }
-}
-
-pub mod tt {
-    use super::*;
-    use tokio_tungstenite::tungstenite::Message;
-    use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
-
-    pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
-
-    pub async fn connect(addr: SocketAddr) -> Ws {
-        let url = format!("ws://{addr}/");
-        tokio_tungstenite::connect_async_with_config(url, None, true)
-            .await
-            .expect("tungstenite connect")
-            .0
-    }
-
-    pub async fn stream(c: Ws, count: usize, data: Bytes) {
-        let size = data.len();
-        let (mut tx, mut rx) = c.split();
-        let reader = tokio::spawn(async move {
-            for _ in 0..count {
-                match rx.next().await.expect("eof").expect("receive") {
-                    Message::Binary(b) => check(b.len(), size),
-                    other => panic!("{other:?}"),
-                }
-            }
-            rx
-        });
-        for _ in 0..count {
-            tx.feed(Message::Binary(data.clone())).await.expect("feed");
-        }
-        tx.flush().await.expect("flush");
-        let _rx = reader.await.expect("reader");
-    }
-
-    pub async fn round_trips(c: &mut Ws, count: usize, data: &Bytes) {
-        for _ in 0..count {
-            c.send(Message::Binary(data.clone())).await.expect("send");
-            match c.next().await.expect("eof").expect("receive") {
-                Message::Binary(b) => check(b.len(), data.len()),
-                other => panic!("{other:?}"),
-            }
-        }
-    }
-
-    pub async fn close(mut c: Ws) {
-        c.close(None).await.expect("close");
-        while let Some(Ok(_)) = c.next().await {}
-    }
-}
-
-pub mod tw {
-    use super::*;
-    use tokio_websockets::{ClientBuilder, MaybeTlsStream, Message, WebSocketStream};
-
-    pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
-
-    pub async fn connect(addr: SocketAddr) -> Ws {
-        let url = format!("ws://{addr}/");
-        let (ws, _) = ClientBuilder::new()
-            .uri(&url)
-            .expect("uri")
-            .connect()
-            .await
-            .expect("tokio-websockets connect");
-        #[allow(irrefutable_let_patterns)]
-        if let MaybeTlsStream::Plain(tcp) = ws.get_ref() {
-            tcp.set_nodelay(true).expect("nodelay");
-        }
-        ws
-    }
-
-    pub async fn stream(c: Ws, count: usize, data: Bytes) {
-        let size = data.len();
-        let (mut tx, mut rx) = c.split();
-        let reader = tokio::spawn(async move {
-            for _ in 0..count {
-                let m = rx.next().await.expect("eof").expect("receive");
-                check(m.as_payload().len(), size);
-            }
-            rx
-        });
-        for _ in 0..count {
-            tx.feed(Message::binary(data.clone())).await.expect("feed");
-        }
-        tx.flush().await.expect("flush");
-        let _rx = reader.await.expect("reader");
-    }
-
-    pub async fn round_trips(c: &mut Ws, count: usize, data: &Bytes) {
-        for _ in 0..count {
-            c.send(Message::binary(data.clone())).await.expect("send");
-            let m = c.next().await.expect("eof").expect("receive");
-            check(m.as_payload().len(), data.len());
-        }
-    }
-
-    pub async fn close(mut c: Ws) {
-        // The Sink's close sends the close frame and reads to the end.
-        c.close().await.expect("close");
-    }
-}
-
-pub mod fw {
-    use super::*;
-    use base64::Engine as _;
-    use fastwebsockets::{Frame, OpCode, Payload, Role, WebSocket, WebSocketError};
-
-    pub type Ws = WebSocket<TcpStream>;
-
-    /// fastwebsockets' own client handshake needs hyper; this is the
-    /// upgrade done by hand over a raw stream, with the accept key checked.
-    pub async fn connect(addr: SocketAddr) -> Ws {
-        let mut tcp = TcpStream::connect(addr).await.expect("connect");
-        tcp.set_nodelay(true).expect("nodelay");
-        let mut nonce = [0u8; 16];
-        getrandom::fill(&mut nonce).expect("random");
-        let key = base64::engine::general_purpose::STANDARD.encode(nonce);
-        let request = format!(
-            "GET / HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-             Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
-        );
-        tcp.write_all(request.as_bytes()).await.expect("write");
-        let mut buf = Vec::with_capacity(512);
-        loop {
-            let mut headers = [httparse::EMPTY_HEADER; 16];
-            let mut resp = httparse::Response::new(&mut headers);
-            if let httparse::Status::Complete(n) = resp.parse(&buf).expect("http") {
-                assert_eq!(resp.code, Some(101));
-                let accept = resp
-                    .headers
-                    .iter()
-                    .find(|h| h.name.eq_ignore_ascii_case("sec-websocket-accept"))
-                    .expect("accept header");
-                let mut sha = sha1_smol::Sha1::new();
-                sha.update(key.as_bytes());
-                sha.update(b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11");
-                let want = base64::engine::general_purpose::STANDARD.encode(sha.digest().bytes());
-                assert_eq!(accept.value, want.as_bytes());
-                assert_eq!(n, buf.len(), "the server spoke first");
-                break;
-            }
-            if tcp.read_buf(&mut buf).await.expect("read") == 0 {
-                panic!("eof in handshake");
-            }
-        }
-        WebSocket::after_handshake(tcp, Role::Client)
-    }
-
-    pub async fn stream(c: Ws, count: usize, data: Bytes) {
-        let size = data.len();
-        let tcp = c.into_inner();
-        let (r, w) = tcp.into_split();
-        let (mut rx, mut tx) = fastwebsockets::after_handshake_split(
-            r,
-            tokio::io::BufWriter::with_capacity(64 * 1024, w),
-            Role::Client,
-        );
-        let reader = tokio::spawn(async move {
-            let mut obliged = |_: Frame<'_>| async { Ok::<(), WebSocketError>(()) };
-            for _ in 0..count {
-                let f = rx.read_frame(&mut obliged).await.expect("receive");
-                assert_eq!(f.opcode, OpCode::Binary);
-                check(f.payload.len(), size);
-            }
-        });
-        for _ in 0..count {
-            tx.write_frame(Frame::binary(Payload::Borrowed(&data)))
-                .await
-                .expect("write");
-        }
-        tx.flush().await.expect("flush");
-        reader.await.expect("reader");
-    }
-
-    pub async fn round_trips(c: &mut Ws, count: usize, data: &[u8]) {
-        for _ in 0..count {
-            c.write_frame(Frame::binary(Payload::Borrowed(data)))
-                .await
-                .expect("write");
-            let f = c.read_frame().await.expect("receive");
-            assert_eq!(f.opcode, OpCode::Binary);
-            check(f.payload.len(), data.len());
-        }
-    }
-
-    pub async fn close(mut c: Ws) {
-        c.write_frame(Frame::close(1000, b"")).await.expect("close");
-        loop {
-            let f = c.read_frame().await.expect("receive");
-            if f.opcode == OpCode::Close {
-                break;
-            }
-        }
-        let mut tcp = c.into_inner();
-        let mut rest = [0u8; 64];
-        while tcp.read(&mut rest).await.unwrap_or(0) > 0 {}
-    }
 }

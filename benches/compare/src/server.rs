@@ -1,18 +1,49 @@
-//! The one echo server every client talks to: wsock's sans-IO core and
-//! handshake functions driven by a plain read-decode-encode-write loop, so
-//! that each read's frames are echoed with one write. It runs in the parent
-//! process on a thread of its own; its CPU time is not counted for anyone.
+//! The echo servers every client talks to, in the parent process, each on
+//! a thread of its own (their CPU time is counted for no one):
+//!
+//! - `core`: wsock's sans-IO core and handshake functions driven by a plain
+//!   read-decode-encode-write loop, so each read's frames are echoed with
+//!   one write;
+//! - `tws`: tokio-websockets' server, echoing each message with a `send`
+//!   of its own (one write per message), as production servers do.
+//!
+//! Both serve `ws://` and, on a second port, `wss://` (tokio-rustls with
+//! ring, the run's own certificate). A request for `/firehose/N` gets N
+//! text messages pushed before the echo starts.
+
+mod core;
+mod tws;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
-use bytes::{Buf, BytesMut};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
-use wsock::handshake::{Limits, server};
-use wsock::proto::{Config, Connection, Event, Role, State};
 
-/// Starts the server on 127.0.0.1 and returns its address.
-pub fn start() -> SocketAddr {
+/// Which server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Server {
+    Core,
+    Tws,
+}
+
+impl Server {
+    pub const ALL: [Server; 2] = [Server::Core, Server::Tws];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Server::Core => "core",
+            Server::Tws => "tws",
+        }
+    }
+
+    pub fn from_name(s: &str) -> Option<Server> {
+        Server::ALL.into_iter().find(|x| x.name() == s)
+    }
+}
+
+/// Starts `server` on 127.0.0.1 (over TLS with `tls`) and returns its address.
+pub fn start(server: Server, tls: Option<Arc<rustls::ServerConfig>>) -> SocketAddr {
     let std_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     std_listener.set_nonblocking(true).expect("nonblocking");
     let addr = std_listener.local_addr().expect("addr");
@@ -23,12 +54,14 @@ pub fn start() -> SocketAddr {
             .expect("runtime");
         rt.block_on(async move {
             let listener = TcpListener::from_std(std_listener).expect("listener");
+            let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
             loop {
                 let Ok((tcp, _)) = listener.accept().await else {
                     continue;
                 };
+                let acceptor = acceptor.clone();
                 tokio::spawn(async move {
-                    let _ = echo(tcp).await;
+                    let _ = serve(server, tcp, acceptor).await;
                 });
             }
         });
@@ -36,64 +69,21 @@ pub fn start() -> SocketAddr {
     addr
 }
 
-async fn echo(mut tcp: TcpStream) -> std::io::Result<()> {
+async fn serve(
+    server: Server,
+    tcp: TcpStream,
+    acceptor: Option<tokio_rustls::TlsAcceptor>,
+) -> std::io::Result<()> {
     tcp.set_nodelay(true)?;
-    let mut rd = BytesMut::with_capacity(1024);
-    let limits = Limits::default();
-    let (key, head_len) = loop {
-        if let Some((req, n)) =
-            server::parse_request(&rd, &limits).map_err(std::io::Error::other)?
-        {
-            let up = server::check_upgrade(&req).map_err(std::io::Error::other)?;
-            break (up.key, n);
-        }
-        if tcp.read_buf(&mut rd).await? == 0 {
-            return Ok(());
-        }
-    };
-    rd.advance(head_len);
-    let mut out = Vec::with_capacity(256);
-    server::write_accept(&key, None, None, &[], &mut out);
-    tcp.write_all(&out).await?;
+    match acceptor {
+        None => run(server, tcp).await,
+        Some(a) => run(server, a.accept(tcp).await?).await,
+    }
+}
 
-    let mut config = Config::new(Role::Server);
-    config.max_frame_size = 64 << 20;
-    config.max_message_size = 64 << 20;
-    let mut conn = Connection::new(config);
-    loop {
-        loop {
-            match conn.decode(&mut rd) {
-                Ok(Some(Event::Data {
-                    kind,
-                    payload,
-                    first,
-                    fin,
-                    ..
-                })) => {
-                    let _ = conn.encode_data(kind, &payload, first, fin);
-                }
-                Ok(Some(_)) => {}
-                Ok(None) => break,
-                Err(_) => break,
-            }
-        }
-        if conn.wants_write() {
-            tcp.write_all(conn.output()).await?;
-            conn.output().clear();
-            if conn.output().capacity() > 1 << 20 {
-                *conn.output() = BytesMut::new();
-            }
-        }
-        if conn.state() == State::Closed {
-            // The server closes TCP first (RFC 6455 7.1.1).
-            let _ = tcp.shutdown().await;
-            return Ok(());
-        }
-        if rd.capacity() - rd.len() < 16 * 1024 {
-            rd.reserve(64 * 1024);
-        }
-        if tcp.read_buf(&mut rd).await? == 0 {
-            return Ok(());
-        }
+async fn run<S: AsyncRead + AsyncWrite + Unpin>(server: Server, s: S) -> std::io::Result<()> {
+    match server {
+        Server::Core => core::echo(s).await,
+        Server::Tws => tws::echo(s).await,
     }
 }
