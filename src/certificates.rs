@@ -223,6 +223,11 @@ impl ServerCustomValidation {
     pub(crate) fn accepts(&self, request: &ServerCustomValidationRequest) -> bool {
         (self.0)(request)
     }
+
+    /// True when both are the same check (one is a clone of the other).
+    pub(crate) fn same_check(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
 }
 
 impl fmt::Debug for ServerCustomValidation {

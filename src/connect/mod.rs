@@ -18,6 +18,7 @@ pub(crate) mod crypto;
 mod proxy;
 mod socks;
 mod tls;
+mod tls_shared;
 mod verify;
 
 use std::fmt;

@@ -132,6 +132,9 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
 #[derive(Debug, Default)]
 pub(crate) struct Seen {
     pub(crate) client_chains: Vec<Option<Vec<CertificateDer<'static>>>>,
+    /// For each accepted connection, whether it resumed an earlier TLS
+    /// session.
+    pub(crate) resumed: Vec<bool>,
     pub(crate) tls_failures: Vec<String>,
 }
 
@@ -215,8 +218,14 @@ async fn serve_tls(config: rustls::ServerConfig) -> (SocketAddr, Arc<Mutex<Seen>
                         return;
                     }
                 };
-                let chain = tls.get_ref().1.peer_certificates().map(<[_]>::to_vec);
-                record.lock().unwrap().client_chains.push(chain);
+                let connection = tls.get_ref().1;
+                let chain = connection.peer_certificates().map(<[_]>::to_vec);
+                let resumed = connection.handshake_kind() == Some(rustls::HandshakeKind::Resumed);
+                {
+                    let mut seen = record.lock().unwrap();
+                    seen.client_chains.push(chain);
+                    seen.resumed.push(resumed);
+                }
                 if let Ok(ws) = server::accept(tls, AcceptOptions::default()).await {
                     echo(ws).await;
                 }
