@@ -6,16 +6,19 @@
 use std::process::Command;
 
 use crate::child;
-use crate::clients::{Lib, Target};
+use crate::clients::Lib;
+use crate::{Row, Servers};
 
-/// Instructions per operation of workload `id` for `lib`, at `scale`.
-pub fn per_op(lib: Lib, id: &str, target: &Target, scale: f64, ca_hex: &str) -> f64 {
-    let full = total(lib, id, target, scale, false, ca_hex);
-    let base = total(lib, id, target, scale, true, ca_hex);
-    (full as f64 - base as f64) / child::ops(id, scale) as f64
+/// Instructions per operation of `row` for `lib`, at `scale`.
+pub fn per_op(lib: Lib, row: &Row, scale: f64, servers: &Servers) -> f64 {
+    let full = total(lib, row, scale, false, servers);
+    let base = total(lib, row, scale, true, servers);
+    (full as f64 - base as f64) / child::ops(row.w.id, scale) as f64
 }
 
-fn total(lib: Lib, id: &str, target: &Target, scale: f64, zero: bool, ca_hex: &str) -> u64 {
+fn total(lib: Lib, row: &Row, scale: f64, zero: bool, servers: &Servers) -> u64 {
+    let id = row.w.id;
+    let (server, target) = servers.start(row);
     let out_file = std::env::temp_dir().join(format!(
         "wsock-compare-callgrind.{}.{}",
         std::process::id(),
@@ -25,10 +28,11 @@ fn total(lib: Lib, id: &str, target: &Target, scale: f64, zero: bool, ca_hex: &s
         .arg("--tool=callgrind")
         .arg(format!("--callgrind-out-file={}", out_file.display()))
         .arg(std::env::current_exe().expect("exe"))
-        .args(crate::child_args(lib, id, target, scale, zero))
-        .env(crate::tls::CA_ENV, ca_hex)
+        .args(crate::child_args(lib, id, &target, scale, zero))
+        .env(crate::tls::CA_ENV, &servers.ca_hex)
         .output()
         .expect("valgrind (is it installed?)");
+    drop(server);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         stdout.contains("RESULT "),

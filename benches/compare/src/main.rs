@@ -42,8 +42,8 @@ mod server;
 mod tls;
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::process::Command;
+use std::sync::Arc;
 
 use child::Sample;
 use clients::{Lib, Target};
@@ -184,6 +184,26 @@ pub fn child_args(lib: Lib, id: &str, target: &Target, scale: f64, zero: bool) -
     ]
 }
 
+/// What every child's server needs: the TLS configuration, and the CA
+/// the children trust.
+pub struct Servers {
+    config: Arc<rustls::ServerConfig>,
+    pub ca_hex: String,
+}
+
+impl Servers {
+    /// A fresh server for one client process of `row`, and the target.
+    pub fn start(&self, row: &Row) -> (server::Running, Target) {
+        let running = server::start(row.server, row.tls.then(|| self.config.clone()));
+        let target = Target {
+            addr: running.addr,
+            tls: row.tls,
+            path: "/".into(),
+        };
+        (running, target)
+    }
+}
+
 fn run_child(lib: Lib, id: &str, target: &Target, scale: f64, ca_hex: &str) -> Sample {
     let out = Command::new(std::env::current_exe().expect("exe"))
         .args(child_args(lib, id, target, scale, false))
@@ -278,22 +298,26 @@ fn main() {
     }
     let (ca, server_config) = tls::make();
     let ca_hex = tls::to_hex(&ca);
-    let mut addrs: HashMap<(&'static str, bool), SocketAddr> = HashMap::new();
-    for s in Server::ALL {
-        addrs.insert((s.name(), false), server::start(s, None));
-        addrs.insert((s.name(), true), server::start(s, Some(server_config.clone())));
-    }
     if args.first().map(String::as_str) == Some("--serve") {
         // For profiling one client by hand:
         // `WSOCK_COMPARE_CA=HEX compare --child LIB ID ADDR ws|wss SCALE full`.
         println!("{}={ca_hex}", tls::CA_ENV);
-        for ((s, t), a) in &addrs {
-            println!("{s} {} {a}", if *t { "wss" } else { "ws" });
+        let mut running = Vec::new();
+        for s in Server::ALL {
+            for tls in [false, true] {
+                let r = server::start(s, tls.then(|| server_config.clone()));
+                println!("{} {} {}", s.name(), if tls { "wss" } else { "ws" }, r.addr);
+                running.push(r);
+            }
         }
         loop {
             std::thread::park();
         }
     }
+    let servers = Servers {
+        config: server_config,
+        ca_hex,
+    };
     let o = options(&args);
     let mut rows = Vec::new();
     for w in WORKLOADS {
@@ -312,16 +336,11 @@ fn main() {
         HashMap::new();
     let mut results = Vec::new();
     for row in rows {
-        let target = Target {
-            addr: addrs[&(row.server.name(), row.tls)],
-            tls: row.tls,
-            path: "/".into(),
-        };
         let key = (row.runs_as(), row.server.name(), row.tls);
         let samples = if let Some(s) = done.get(&key) {
             s.clone()
         } else {
-            let s = run_row(&row, &target, &o, &ca_hex);
+            let s = run_row(&row, &o, &servers);
             done.insert(key, s.clone());
             s
         };
@@ -329,12 +348,12 @@ fn main() {
             Lib::ALL
                 .into_iter()
                 .map(|lib| {
-                    let v = instr::per_op(lib, row.w.id, &target, o.instr_scale, &ca_hex);
+                    let v = instr::per_op(lib, &row, o.instr_scale, &servers);
                     eprintln!(
                         "  {} {} {} {:<18} {:.0} instructions per op",
                         row.w.id,
                         row.server.name(),
-                        target.url(),
+                        if row.tls { "wss" } else { "ws" },
                         lib.name(),
                         v
                     );
@@ -359,7 +378,7 @@ fn main() {
 
 /// The samples of one row: `repeat` rounds, the libraries taking turns
 /// (each round starts with the next one, so none always runs first).
-fn run_row(row: &Row, target: &Target, o: &Options, ca_hex: &str) -> Vec<(Lib, Vec<Sample>)> {
+fn run_row(row: &Row, o: &Options, servers: &Servers) -> Vec<(Lib, Vec<Sample>)> {
     let mut all: Vec<(Lib, Vec<Sample>)> = Lib::ALL.into_iter().map(|l| (l, Vec::new())).collect();
     for r in 0..o.repeat {
         let mut order: Vec<usize> = (0..all.len()).collect();
@@ -367,7 +386,9 @@ fn run_row(row: &Row, target: &Target, o: &Options, ca_hex: &str) -> Vec<(Lib, V
         order.rotate_left(r % n);
         for i in order {
             let lib = all[i].0;
-            let s = run_child(lib, row.runs_as(), target, o.scale, ca_hex);
+            let (server, target) = servers.start(row);
+            let s = run_child(lib, row.runs_as(), &target, o.scale, &servers.ca_hex);
+            drop(server);
             eprintln!(
                 "  {} {} {:<26} {:<18} cpu {:>8.1} ms  user {:>8.1} ms  wall {:>8.1} ms  rss {:>7} KiB  value {:.1}",
                 row.runs_as(),

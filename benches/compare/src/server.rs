@@ -42,11 +42,24 @@ impl Server {
     }
 }
 
-/// Starts `server` on 127.0.0.1 (over TLS with `tls`) and returns its address.
-pub fn start(server: Server, tls: Option<Arc<rustls::ServerConfig>>) -> SocketAddr {
+/// A server listening until dropped.
+pub struct Running {
+    pub addr: SocketAddr,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+/// Starts `server` on 127.0.0.1 (over TLS with `tls`), on a port of its
+/// own. The parent starts one per client process: a server port that took
+/// thousands of connections holds as many in TIME_WAIT (the server closes
+/// first), and new connections to it then cost the client's kernel several
+/// times more, now and then, which would land on whichever library came
+/// next. Dropping the handle stops accepting; open connections end with
+/// the thread.
+pub fn start(server: Server, tls: Option<Arc<rustls::ServerConfig>>) -> Running {
     let std_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     std_listener.set_nonblocking(true).expect("nonblocking");
     let addr = std_listener.local_addr().expect("addr");
+    let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -56,7 +69,11 @@ pub fn start(server: Server, tls: Option<Arc<rustls::ServerConfig>>) -> SocketAd
             let listener = TcpListener::from_std(std_listener).expect("listener");
             let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
             loop {
-                let Ok((tcp, _)) = listener.accept().await else {
+                let accepted = tokio::select! {
+                    a = listener.accept() => a,
+                    _ = &mut stopped => return,
+                };
+                let Ok((tcp, _)) = accepted else {
                     continue;
                 };
                 let acceptor = acceptor.clone();
@@ -66,7 +83,7 @@ pub fn start(server: Server, tls: Option<Arc<rustls::ServerConfig>>) -> SocketAd
             }
         });
     });
-    addr
+    Running { addr, _stop: stop }
 }
 
 async fn serve(
