@@ -194,7 +194,8 @@ pub fn run(lib: Lib, id: &str, mut target: Target, scale: f64, zero: bool) {
 /// `count` connections opened one after the other (untimed), then one
 /// round trip of 16 B on each, all at once (timed: the sample's CPU time),
 /// then the heap bytes each connection holds once idle (the sample's
-/// value).
+/// value). With `WSOCK_COMPARE_SEQ` set (a diagnostic), the round trip is
+/// made on each connection as it opens instead, one after the other.
 async fn idle_connections(lib: Lib, target: &Target, count: usize) -> Sample {
     let mut held: Vec<Box<dyn Any + Send>> = Vec::with_capacity(count + 1);
     // Warm the runtime and allocator with one connection first.
@@ -203,15 +204,22 @@ async fn idle_connections(lib: Lib, target: &Target, count: usize) -> Sample {
     held.push(c.boxed());
     let before = alloc::live();
     let mut open = Vec::with_capacity(count);
+    let seq = std::env::var_os("WSOCK_COMPARE_SEQ").is_some();
     for _ in 0..count {
-        open.push(clients::open(lib, target).await);
+        let mut c = clients::open(lib, target).await;
+        if seq {
+            c.round_trips(1, 16).await;
+        }
+        open.push(c);
     }
     let clock = Clock::start();
     let tasks: Vec<_> = open
         .into_iter()
         .map(|mut c| {
             tokio::spawn(async move {
-                c.round_trips(1, 16).await;
+                if !seq {
+                    c.round_trips(1, 16).await;
+                }
                 c.boxed()
             })
         })

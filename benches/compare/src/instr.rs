@@ -44,7 +44,10 @@ fn total(lib: Lib, row: &Row, scale: f64, zero: bool, servers: &Servers) -> u64 
     let text = std::fs::read_to_string(&out_file).expect("callgrind output");
     let _ = std::fs::remove_file(&out_file);
     text.lines()
-        .find_map(|l| l.strip_prefix("summary:").or_else(|| l.strip_prefix("totals:")))
+        .find_map(|l| {
+            l.strip_prefix("summary:")
+                .or_else(|| l.strip_prefix("totals:"))
+        })
         .and_then(|v| v.split_whitespace().next()?.parse().ok())
         .expect("callgrind Ir total")
 }

@@ -240,7 +240,10 @@ fn options(args: &[String]) -> Options {
         only: None,
         servers: Server::ALL.to_vec(),
         plain_only: false,
-        csv: format!("{}/../../target/bench-compare.csv", env!("CARGO_MANIFEST_DIR")),
+        csv: format!(
+            "{}/../../target/bench-compare.csv",
+            env!("CARGO_MANIFEST_DIR")
+        ),
         instructions: false,
         instr_scale: 0.05,
     };
@@ -325,9 +328,17 @@ fn main() {
             continue;
         }
         for &server in &o.servers {
-            rows.push(Row { w, server, tls: false });
+            rows.push(Row {
+                w,
+                server,
+                tls: false,
+            });
             if w.tls_target.is_some() && !o.plain_only {
-                rows.push(Row { w, server, tls: true });
+                rows.push(Row {
+                    w,
+                    server,
+                    tls: true,
+                });
             }
         }
     }
@@ -369,7 +380,10 @@ fn main() {
     }
 
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    print!("{}", report::table(&results, o.repeat, o.scale, load.trim()));
+    print!(
+        "{}",
+        report::table(&results, o.repeat, o.scale, load.trim())
+    );
     if o.instructions {
         print!("{}", report::instructions(&results, o.instr_scale));
     }

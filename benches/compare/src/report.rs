@@ -120,7 +120,10 @@ pub fn table(results: &[RowResult], repeat: usize, scale: f64, load: &str) -> St
         }
         let _ = writeln!(t);
     }
-    let _ = writeln!(t, "\nWall time (ms) and peak RSS (MiB) of the client process, medians");
+    let _ = writeln!(
+        t,
+        "\nWall time (ms) and peak RSS (MiB) of the client process, medians"
+    );
     header(&mut t, "workload");
     for r in results {
         let _ = write!(t, "{}", row_name(r));

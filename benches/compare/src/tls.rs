@@ -39,7 +39,8 @@ pub fn make() -> (CertificateDer<'static>, Arc<rustls::ServerConfig>) {
     let mut leaf = CertificateParams::new(vec!["localhost".to_owned()]).expect("leaf params");
     leaf.subject_alt_names
         .push(SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST)));
-    leaf.distinguished_name.push(DnType::CommonName, "localhost");
+    leaf.distinguished_name
+        .push(DnType::CommonName, "localhost");
     leaf.extended_key_usages
         .push(ExtendedKeyUsagePurpose::ServerAuth);
     let key = KeyPair::generate().expect("leaf key");

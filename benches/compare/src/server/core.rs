@@ -78,7 +78,11 @@ pub async fn echo<S: AsyncRead + AsyncWrite + Unpin>(mut tcp: S) -> std::io::Res
             let _ = tcp.shutdown().await;
             return Ok(());
         }
-        let want = if last_read >= 8 * 1024 { 64 * 1024 } else { 4 * 1024 };
+        let want = if last_read >= 8 * 1024 {
+            64 * 1024
+        } else {
+            4 * 1024
+        };
         if rd.capacity() - rd.len() < want / 4 {
             rd.reserve(want);
         }
