@@ -3,10 +3,13 @@
 
     python3 scripts/bench_chart.py [target/bench-compare.csv] [docs/bench.svg]
 
-Each workload is a group of bars, one per library: its cost relative to
-the best of the other libraries (CPU time, heap bytes, or for handshakes
-the inverse of the rate), so 1.0 is the best peer and lower is better.
-Bars past the top of the axis are cut and labelled with their value.
+Each row of the CSV's table (a workload against one server, over ws:// or
+wss://) is a group of bars, one per library: the median of its cost (CPU
+time, or heap bytes per connection) relative to the best median of the
+other libraries, so 1.0 is the best peer and lower is better. Bars past
+the top of the axis are cut and labelled with their value. Under each
+group: the workload's letter, the server (core: wsock's core, one write
+per read; tws: tokio-websockets, one write per message) and the scheme.
 """
 
 import csv
@@ -20,26 +23,26 @@ COLORS = ["#d9480f", "#5c7cfa", "#20c997", "#868e96"]
 TOP = 2.5  # axis maximum (relative cost)
 
 rows = list(csv.DictReader(open(SRC, newline="")))
+
+
+def key(r):
+    return (r["workload"], r["server"], r["transport"])
+
+
 workloads = []
 for r in rows:
-    if r["workload"] not in [w for w, _ in workloads]:
-        workloads.append((r["workload"], r["what"]))
-
-
-def cost(r):
-    """Lower is better: CPU ms, bytes, or seconds per handshake."""
-    v = float(r["figure"])
-    return 1.0 / v if r["kind"] == "Rate" else v
-
+    if key(r) not in [w for w, _ in workloads]:
+        workloads.append((key(r), r["what"]))
 
 rel = {}
 for w, _ in workloads:
-    by = {r["lib"]: cost(r) for r in rows if r["workload"] == w}
+    # Lower is better for every kind: CPU ms, or bytes per connection.
+    by = {r["lib"]: float(r["median"]) for r in rows if key(r) == w}
     best_peer = min(v for lib, v in by.items() if lib != "wsock")
     for lib, v in by.items():
         rel[(w, lib)] = v / best_peer
 
-W, H = 900, 440
+W, H = max(900, 70 * len(workloads) + 80), 440
 left, right, top, bottom = 60, 20, 50, 110
 plot_w, plot_h = W - left - right, H - top - bottom
 group_w = plot_w / len(workloads)
@@ -86,13 +89,9 @@ for g, (w, what) in enumerate(workloads):
     cx = left + g * group_w + group_w / 2
     out.append(
         f'<text x="{cx:.1f}" y="{top + plot_h + 16}" text-anchor="middle" '
-        f'font-weight="bold">{escape(w)}</text>'
+        f'font-weight="bold">{escape(w[0])}</text>'
     )
-    words, lines = escape(what).split(), [""]
-    for word in words:
-        if len(lines[-1]) + len(word) > 18:
-            lines.append("")
-        lines[-1] = (lines[-1] + " " + word).strip()
+    lines = [escape(w[1]), escape(w[2])]
     for n, line in enumerate(lines):
         out.append(
             f'<text x="{cx:.1f}" y="{top + plot_h + 31 + 13 * n}" '

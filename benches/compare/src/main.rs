@@ -163,11 +163,14 @@ impl Row {
     }
 }
 
+/// Every sample of every library in one row.
+pub type Samples = Vec<(Lib, Vec<Sample>)>;
+
 /// A row's results: every sample of every library, and the instruction
 /// counts when asked for.
 pub struct RowResult {
     pub row: Row,
-    pub samples: Vec<(Lib, Vec<Sample>)>,
+    pub samples: Samples,
     pub instr: Option<Vec<f64>>,
 }
 
@@ -322,6 +325,7 @@ fn main() {
         ca_hex,
     };
     let o = options(&args);
+    firehose::self_check();
     let mut rows = Vec::new();
     for w in WORKLOADS {
         if !o.only.as_ref().is_none_or(|l| l.iter().any(|x| x == w.id)) {
@@ -343,8 +347,7 @@ fn main() {
         }
     }
 
-    let mut done: HashMap<(&'static str, &'static str, bool), Vec<(Lib, Vec<Sample>)>> =
-        HashMap::new();
+    let mut done: HashMap<(&'static str, &'static str, bool), Samples> = HashMap::new();
     let mut results = Vec::new();
     for row in rows {
         let key = (row.runs_as(), row.server.name(), row.tls);
@@ -392,8 +395,8 @@ fn main() {
 
 /// The samples of one row: `repeat` rounds, the libraries taking turns
 /// (each round starts with the next one, so none always runs first).
-fn run_row(row: &Row, o: &Options, servers: &Servers) -> Vec<(Lib, Vec<Sample>)> {
-    let mut all: Vec<(Lib, Vec<Sample>)> = Lib::ALL.into_iter().map(|l| (l, Vec::new())).collect();
+fn run_row(row: &Row, o: &Options, servers: &Servers) -> Samples {
+    let mut all: Samples = Lib::ALL.into_iter().map(|l| (l, Vec::new())).collect();
     for r in 0..o.repeat {
         let mut order: Vec<usize> = (0..all.len()).collect();
         let n = order.len();
