@@ -63,6 +63,10 @@ pub struct RoundTripTimeStatistics {
 #[derive(Debug, Default)]
 struct Direction {
     window_start: Option<Instant>,
+    /// `window_start + WINDOW`, kept so that each record compares two
+    /// instants instead of computing a duration: this runs for every read
+    /// and write of the socket.
+    window_end: Option<Instant>,
     window_bytes: u64,
     avg: f64,
     instability: f64,
@@ -73,14 +77,21 @@ struct Direction {
 
 impl Direction {
     fn record(&mut self, n: usize, now: Instant) {
-        let start = *self.window_start.get_or_insert(now);
-        let elapsed = now.duration_since(start);
-        if elapsed >= WINDOW {
-            self.close_window(elapsed);
-            self.window_start = Some(now);
-            self.window_bytes = 0;
+        match (self.window_start, self.window_end) {
+            (Some(start), Some(end)) if now >= end => {
+                self.close_window(now.duration_since(start));
+                self.start_window(now);
+                self.window_bytes = 0;
+            }
+            (Some(_), Some(_)) => {}
+            _ => self.start_window(now),
         }
         self.window_bytes += n as u64;
+    }
+
+    fn start_window(&mut self, now: Instant) {
+        self.window_start = Some(now);
+        self.window_end = now.checked_add(WINDOW);
     }
 
     fn close_window(&mut self, elapsed: Duration) {
@@ -100,6 +111,7 @@ impl Direction {
     fn figures(&self, now: Instant) -> (u64, u64, bool) {
         let mut d = Direction {
             window_start: None,
+            window_end: None,
             ..*self
         };
         if let Some(start) = self.window_start {
