@@ -11,7 +11,7 @@ use wsock::proto::{Config, Connection, DataKind, Event, Role};
 
 fn main() {
     for (role, tag) in [(Role::Client, "client"), (Role::Server, "server")] {
-        for size in [16usize, 1024, 64 * 1024] {
+        for size in [16usize, 1024, 64 * 1024, 1 << 20] {
             let payload = vec![b'x'; size];
             let mut conn = Connection::new(Config::new(role));
             timing::bench(&format!("frame/encode/{tag}/{size}"), Some(size), || {
