@@ -28,33 +28,56 @@ pub fn message(seq: usize, out: &mut String) {
     );
 }
 
-/// Checks that `text` is message `seq`: the braces, its sequence number,
-/// and a quantity field in range. Panics otherwise (a benchmark that got
-/// the wrong data must not print a figure).
+/// Checks that `text` is message `seq`, field by field in one pass (as a
+/// feed handler parsing its fixed schema would): the sequence number in
+/// order, the symbol, the side, a price and a quantity in range, the
+/// timestamp, the braces. Panics otherwise (a benchmark that got the wrong
+/// data must not print a figure). Every library pays the same for it.
 pub fn check(seq: usize, text: &[u8]) {
+    let bad = |what: &str| -> ! { panic!("firehose message {seq}: {what}") };
     let rest = text
         .strip_prefix(b"{\"seq\":")
-        .unwrap_or_else(|| panic!("firehose message {seq}: no seq"));
-    assert_eq!(text.last(), Some(&b'}'), "firehose message {seq}: no close");
-    let end = rest.iter().position(|&b| b == b',').expect("seq end");
-    assert_eq!(number(&rest[..end]), seq, "firehose out of order");
-    let at = find(rest, b"\"qty\":").expect("qty");
-    let tail = &rest[at + 6..];
-    let end = tail.iter().position(|&b| b == b',').expect("qty end");
-    let qty = number(&tail[..end]);
-    assert!((1..=50).contains(&qty), "qty {qty}");
+        .unwrap_or_else(|| bad("seq"));
+    let (n, rest) = number(rest);
+    if n != seq {
+        bad("out of order");
+    }
+    let rest = rest
+        .strip_prefix(b",\"sym\":\"BTC-USD\",\"side\":\"")
+        .unwrap_or_else(|| bad("sym"));
+    let rest = rest
+        .strip_prefix(b"buy\"")
+        .or_else(|| rest.strip_prefix(b"sell\""))
+        .unwrap_or_else(|| bad("side"));
+    let rest = rest.strip_prefix(b",\"px\":").unwrap_or_else(|| bad("px"));
+    let (_, rest) = number(rest);
+    let rest = rest.strip_prefix(b".").unwrap_or_else(|| bad("px"));
+    let (_, rest) = number(rest);
+    let rest = rest
+        .strip_prefix(b",\"qty\":")
+        .unwrap_or_else(|| bad("qty"));
+    let (qty, rest) = number(rest);
+    if !(1..=50).contains(&qty) {
+        bad("qty");
+    }
+    let rest = rest.strip_prefix(b",\"ts\":").unwrap_or_else(|| bad("ts"));
+    let (_, rest) = number(rest);
+    if rest != b"}" {
+        bad("end");
+    }
 }
 
-fn number(digits: &[u8]) -> usize {
-    assert!(!digits.is_empty());
-    digits.iter().fold(0, |n, &d| {
-        assert!(d.is_ascii_digit(), "digit");
-        n * 10 + (d - b'0') as usize
-    })
-}
-
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
+/// The decimal number at the start of `digits`, and what follows it.
+fn number(digits: &[u8]) -> (usize, &[u8]) {
+    let end = digits
+        .iter()
+        .position(|d| !d.is_ascii_digit())
+        .unwrap_or(digits.len());
+    assert!(end > 0, "a number");
+    let n = digits[..end]
+        .iter()
+        .fold(0, |n, &d| n * 10 + (d - b'0') as usize);
+    (n, &digits[end..])
 }
 
 /// Checked at the start of every run (the bench has no test harness):
@@ -66,4 +89,21 @@ pub fn self_check() {
         assert!((80..=110).contains(&s.len()), "{s}");
         check(seq, s.as_bytes());
     }
+    // And it refuses what it must: out of order, or a field changed.
+    message(7, &mut s);
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let wrong = [
+        (8, s.clone()),
+        (7, s.replace("BTC", "ETH")),
+        (7, s.replace("\"qty\":8", "\"qty\":80")),
+        (7, s.replace('}', "")),
+    ];
+    for (seq, text) in wrong {
+        assert!(
+            std::panic::catch_unwind(|| check(seq, text.as_bytes())).is_err(),
+            "the firehose check took {text}"
+        );
+    }
+    std::panic::set_hook(hook);
 }
