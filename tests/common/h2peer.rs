@@ -295,9 +295,10 @@ impl Stream {
     }
 
     /// Echoes frames until the client's close (echoed too), then ends the
-    /// stream.
+    /// stream. A ping is answered with a pong.
     pub(crate) async fn echo(mut self) {
         while let Some((b0, payload)) = self.read_frame().await {
+            let b0 = if b0 & 0x0F == 9 { 0x8A } else { b0 };
             if !self.write(&frame(b0, &payload)).await {
                 return;
             }
