@@ -501,3 +501,28 @@ async fn or_lower_over_ws_is_http11() {
     let e = MessageWebSocket::connect(&url, exact()).await.unwrap_err();
     assert_ne!(e.status(), WebErrorStatus::Unknown, "{}", e.report());
 }
+
+#[tokio::test]
+async fn an_abrupt_goaway_fails_open_sockets_with_its_code() {
+    let server = echo_server().await;
+    let url = format!("ws://{}/", server.addr);
+    let mut sockets = Vec::new();
+    for _ in 0..3 {
+        sockets.push(MessageWebSocket::connect(&url, exact()).await.unwrap());
+    }
+    server.goaway_abruptly();
+    for ws in &mut sockets {
+        let e = receive_error(ws).await;
+        assert!(
+            matches!(e, Error::Http2(Http2Error::GoAway(11))),
+            "{e:?}: {}",
+            e.report()
+        );
+        assert_eq!(e.status(), WebErrorStatus::ConnectionAborted);
+    }
+    // The next socket opens a new connection.
+    let mut ws = MessageWebSocket::connect(&url, exact()).await.unwrap();
+    ws.send_text("again").await.unwrap();
+    assert_eq!(recv(&mut ws).await.as_text().unwrap(), "again");
+    assert_eq!(server.connections.load(Ordering::SeqCst), 2);
+}
