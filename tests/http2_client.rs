@@ -192,13 +192,19 @@ async fn without_extended_connect_or_lower_falls_back_and_exact_fails() {
     let url = format!("wss://localhost:{}/", server.addr.port());
 
     let c = tls_control(&ca, HttpVersionPolicy::RequestVersionOrLower);
-    let mut ws = MessageWebSocket::connect(&url, c).await.unwrap();
+    let mut ws = MessageWebSocket::connect(&url, c.clone()).await.unwrap();
     assert_eq!(ws.information().http_version(), HttpVersion::Http11);
     assert_eq!(ws.information().http_status(), 101);
     round_trips(&mut ws, 1000).await;
     ws.close(1000, "").await.unwrap();
     // The HTTP/2 connection, then one that offered HTTP/1.1 alone.
     assert_eq!(server.connections.load(Ordering::SeqCst), 2);
+    // The next socket (same TLS configuration) remembers: HTTP/1.1 at
+    // once, one connection more.
+    let mut ws = MessageWebSocket::connect(&url, c).await.unwrap();
+    assert_eq!(ws.information().http_version(), HttpVersion::Http11);
+    ws.close(1000, "").await.unwrap();
+    assert_eq!(server.connections.load(Ordering::SeqCst), 3);
 
     let c = tls_control(&ca, HttpVersionPolicy::RequestVersionExact);
     let e = MessageWebSocket::connect(&url, c).await.unwrap_err();

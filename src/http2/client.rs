@@ -55,6 +55,11 @@ pub(crate) async fn open(
 ) -> Result<Opened> {
     let pool = Pool::global();
     let key = Key::of(target, connect);
+    // "Or lower" to a server that lately spoke HTTP/2 without extended
+    // CONNECT: straight to HTTP/1.1, without an HTTP/2 connection first.
+    if !exact && pool.known_without_websockets(&key) {
+        return Ok(Opened::Http11(None));
+    }
     let mut sent = authorization.filter(|a| a.1).map(|a| a.0);
     // A pooled connection may turn out to be going away (GOAWAY) or dead
     // when the stream is opened: then once more on a new one.
@@ -76,7 +81,10 @@ pub(crate) async fn open(
                         Outcome::Http11Here(io, remote) => {
                             return Ok(Opened::Http11(Some((io, remote))));
                         }
-                        Outcome::Http11Elsewhere => return Ok(Opened::Http11(None)),
+                        Outcome::Http11Elsewhere => {
+                            pool.remember_no_websockets(&key);
+                            return Ok(Opened::Http11(None));
+                        }
                     },
                 }
             }

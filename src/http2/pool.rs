@@ -42,6 +42,11 @@ pub(crate) const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 pub(crate) const MAX_POOLED: usize = 64;
 /// Streams opened on one connection at most, whatever the server allows.
 pub(crate) const MAX_STREAMS_PER_CONNECTION: usize = 256;
+/// How long a server that speaks HTTP/2 without extended CONNECT is
+/// remembered, so that "or lower" goes to HTTP/1.1 at once: 5 minutes.
+pub(crate) const NO_WEBSOCKETS_MEMORY: Duration = Duration::from_secs(300);
+/// Servers remembered so, at most (the oldest is forgotten first).
+const MAX_REMEMBERED: usize = 64;
 
 /// What makes two sockets able to share a connection.
 #[derive(Clone)]
@@ -177,6 +182,8 @@ pub(crate) struct Pool {
     /// One connect at a time per key: sockets opened together wait for
     /// the first one's connection instead of each making their own.
     dialing: Mutex<Vec<(Key, Arc<tokio::sync::Mutex<()>>)>>,
+    /// Servers found to speak HTTP/2 without extended CONNECT, and when.
+    no_websockets: Mutex<Vec<(Key, tokio::time::Instant)>>,
     idle_timeout: Duration,
 }
 
@@ -185,6 +192,7 @@ impl Pool {
         Pool {
             entries: Mutex::new(Vec::new()),
             dialing: Mutex::new(Vec::new()),
+            no_websockets: Mutex::new(Vec::new()),
             idle_timeout,
         }
     }
@@ -208,6 +216,24 @@ impl Pool {
             .iter()
             .find(|e| e.key.same(key) && e.has_room())
             .map(Entry::lease)
+    }
+
+    /// Notes that the server of `key` takes no WebSockets over HTTP/2.
+    pub(crate) fn remember_no_websockets(&self, key: &Key) {
+        let mut known = self.no_websockets.lock().unwrap_or_else(|e| e.into_inner());
+        known.retain(|(k, _)| !k.same(key));
+        if known.len() >= MAX_REMEMBERED {
+            known.remove(0);
+        }
+        known.push((key.clone(), tokio::time::Instant::now()));
+    }
+
+    /// Whether the server of `key` was found lately to take no WebSockets
+    /// over HTTP/2 ([`NO_WEBSOCKETS_MEMORY`]).
+    pub(crate) fn known_without_websockets(&self, key: &Key) -> bool {
+        let mut known = self.no_websockets.lock().unwrap_or_else(|e| e.into_inner());
+        known.retain(|(_, at)| at.elapsed() < NO_WEBSOCKETS_MEMORY);
+        known.iter().any(|(k, _)| k.same(key))
     }
 
     /// The lock to hold while connecting for `key`.
