@@ -191,3 +191,27 @@ async fn hypercorn_refuses_with_403_and_404() {
     let response = e.http_response().unwrap();
     assert_eq!(&response.body[..], b"no such socket");
 }
+
+/// permessage-deflate is offered and agreed in the extended CONNECT as in
+/// the upgrade; compressed messages cross the stream.
+#[cfg(feature = "deflate")]
+#[tokio::test]
+#[ignore = "needs the interop peers: bash tests/peers/setup.sh, then cargo test --test http2_interop -- --ignored"]
+async fn hypercorn_agrees_to_permessage_deflate_over_http2() {
+    let peer = common::peer("hypercorn").await;
+    let mut c = control(HttpVersionPolicy::RequestVersionExact);
+    c.deflate = Some(wsock::DeflateOptions::default());
+    let mut ws = MessageWebSocket::connect(&peer.url("/"), c).await.unwrap();
+    assert_eq!(ws.information().http_version(), HttpVersion::Http2);
+    assert!(ws.information().deflate().is_some());
+    let text = "compressible ".repeat(10_000);
+    ws.send_text(&text).await.unwrap();
+    assert_eq!(recv(&mut ws).await.as_text().unwrap(), text);
+    // Compressed, the message took far fewer bytes than its length.
+    assert!(
+        ws.information().bytes_sent() < 10_000,
+        "{}",
+        ws.information().bytes_sent()
+    );
+    ws.close(1000, "").await.unwrap();
+}
