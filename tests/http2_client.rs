@@ -532,3 +532,33 @@ async fn an_abrupt_goaway_fails_open_sockets_with_its_code() {
     assert_eq!(recv(&mut ws).await.as_text().unwrap(), "again");
     assert_eq!(server.connections.load(Ordering::SeqCst), 2);
 }
+
+/// A connection's task runs on the runtime of the socket that opened it:
+/// a socket on another runtime does not open its stream there, where
+/// nobody may be running that task (here, a runtime no longer driven).
+#[test]
+fn sockets_on_another_runtime_do_not_share_its_connections() {
+    let servers = tokio::runtime::Runtime::new().unwrap();
+    let server = servers.block_on(echo_server());
+    let url = format!("ws://{}/", server.addr);
+    let first = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    // Opened, then left on a runtime that nobody drives any more.
+    let _idle = first
+        .block_on(MessageWebSocket::connect(&url, exact()))
+        .unwrap();
+    let second = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    second.block_on(async {
+        let mut c = exact();
+        c.connect_timeout = Some(Duration::from_secs(10));
+        let mut ws = MessageWebSocket::connect(&url, c).await.unwrap();
+        ws.send_text("other runtime").await.unwrap();
+        assert_eq!(recv(&mut ws).await.as_text().unwrap(), "other runtime");
+    });
+    assert_eq!(server.connections.load(Ordering::SeqCst), 2);
+}

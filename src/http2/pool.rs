@@ -2,7 +2,9 @@
 //!
 //! Sockets to the same origin (scheme, host, port), with the same TLS
 //! configuration (the same `Arc<rustls::ClientConfig>`, which holds the
-//! certificate options and client certificate), resolver and proxy, open
+//! certificate options and client certificate), resolver and proxy, and
+//! on the same Tokio runtime (whose task drives the connection: one on a
+//! runtime nobody runs would leave the others' streams unread), open
 //! their streams on one HTTP/2 connection, up to the server's
 //! SETTINGS_MAX_CONCURRENT_STREAMS (and at most
 //! [`MAX_STREAMS_PER_CONNECTION`]); past it, a socket opens a new
@@ -60,6 +62,7 @@ pub(crate) struct Key {
     resolver: Option<usize>,
     proxy: Option<ProxyServer>,
     proxy_credential: Option<Credential>,
+    runtime: Option<tokio::runtime::Id>,
 }
 
 impl Key {
@@ -75,6 +78,7 @@ impl Key {
                 .and_then(|p| p.server_for(target))
                 .cloned(),
             proxy_credential: opts.proxy_credential.clone(),
+            runtime: tokio::runtime::Handle::try_current().ok().map(|h| h.id()),
         }
     }
 
@@ -91,6 +95,7 @@ impl Key {
             && self.resolver == other.resolver
             && self.proxy == other.proxy
             && self.proxy_credential == other.proxy_credential
+            && self.runtime == other.runtime
     }
 }
 
