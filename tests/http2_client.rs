@@ -562,3 +562,44 @@ fn sockets_on_another_runtime_do_not_share_its_connections() {
     });
     assert_eq!(server.connections.load(Ordering::SeqCst), 2);
 }
+
+/// A connect given up while the server sits on its CONNECT (the connect
+/// timeout, or a dropped future) gives its place on the connection back:
+/// with room for one stream only, the next socket still fits there.
+#[tokio::test]
+async fn a_connect_given_up_gives_its_stream_back() {
+    let handler = h2peer::handler(|req, respond| async move {
+        if req.uri().path() == "/never" {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            drop(respond);
+            return;
+        }
+        Stream::answer(req, respond, &[]).echo().await;
+    });
+    let mut options = Options::new(handler);
+    options.max_streams = Some(1);
+    let server = h2peer::start(options).await;
+    let mut c = exact();
+    c.connect_timeout = Some(Duration::from_millis(300));
+    let e = MessageWebSocket::connect(&format!("ws://{}/never", server.addr), c)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, Error::Timeout(wsock::TimeoutKind::Connect)),
+        "{e:?}"
+    );
+    // A connect future dropped outright does the same.
+    let never_url = format!("ws://{}/never", server.addr);
+    let never = MessageWebSocket::connect(&never_url, exact());
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), never)
+            .await
+            .is_err()
+    );
+    let mut ws = MessageWebSocket::connect(&format!("ws://{}/", server.addr), exact())
+        .await
+        .unwrap();
+    ws.send_text("fits").await.unwrap();
+    assert_eq!(recv(&mut ws).await.as_text().unwrap(), "fits");
+    assert_eq!(server.connections.load(Ordering::SeqCst), 1);
+}
