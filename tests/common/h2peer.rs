@@ -368,3 +368,71 @@ pub(crate) fn echo_handler() -> Handler {
         Stream::answer(req, respond, &headers).echo().await;
     })
 }
+
+// ---- The client's side, for the tests that talk to these servers ------
+
+use std::time::Duration;
+
+use wsock::{
+    Error, HttpVersion, HttpVersionPolicy, Message, MessageWebSocket, MessageWebSocketControl,
+    Received,
+};
+
+pub(crate) fn control(policy: HttpVersionPolicy) -> MessageWebSocketControl {
+    let mut c = MessageWebSocketControl::default();
+    c.http_version = HttpVersion::Http2;
+    c.http_version_policy = policy;
+    c
+}
+
+pub(crate) fn exact() -> MessageWebSocketControl {
+    control(HttpVersionPolicy::RequestVersionExact)
+}
+
+pub(crate) async fn recv(ws: &mut MessageWebSocket) -> Message {
+    match ws.receive().await.unwrap() {
+        Received::Message(m) => m,
+        other => panic!("expected a message, got {other:?}"),
+    }
+}
+
+/// A receive that must fail, bounded so that a hang fails the test
+/// instead of stalling it.
+pub(crate) async fn receive_error(ws: &mut MessageWebSocket) -> Error {
+    match tokio::time::timeout(Duration::from_secs(20), ws.receive()).await {
+        Ok(Err(e)) => e,
+        Ok(Ok(r)) => panic!("received {r:?}"),
+        Err(_) => panic!("the receive hangs"),
+    }
+}
+
+pub(crate) async fn echo_server() -> H2Server {
+    start(Options::new(echo_handler())).await
+}
+
+pub(crate) async fn round_trips(ws: &mut MessageWebSocket, big: usize) {
+    ws.send_text("Hello, world!").await.unwrap();
+    assert_eq!(recv(ws).await.as_text().unwrap(), "Hello, world!");
+    ws.send_binary(b"\x00\x01\xff").await.unwrap();
+    assert_eq!(&recv(ws).await.data()[..], b"\x00\x01\xff");
+    ws.send_text("").await.unwrap();
+    assert_eq!(recv(ws).await.data().len(), 0);
+    ws.send_binary(b"").await.unwrap();
+    assert_eq!(recv(ws).await.data().len(), 0);
+    let payload: Vec<u8> = (0..big).map(|i| (i % 253) as u8).collect();
+    ws.send_binary(&payload).await.unwrap();
+    assert!(
+        recv(ws).await.data()[..] == payload[..],
+        "{big} bytes differ"
+    );
+}
+
+/// TLS options trusting `ca`: one configuration, so that sockets share.
+pub(crate) fn tls_control(
+    ca: &super::tls::Ca,
+    policy: HttpVersionPolicy,
+) -> MessageWebSocketControl {
+    let mut c = control(policy);
+    c.tls_client_config = Some(ca.client_config());
+    c
+}
