@@ -237,7 +237,8 @@ macro_rules! information_common {
                 self.facts.deflate.as_ref()
             }
 
-            /// The server's `101 Switching Protocols` answer: status,
+            /// The server's `101 Switching Protocols` answer (over HTTP/2,
+            /// its `200` to the extended CONNECT): status,
             /// reason phrase and every header, in order, as received (.NET
             /// `HttpResponseHeaders`; after redirects, the final 101). See
             /// [`UpgradeResponse`].
