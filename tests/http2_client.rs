@@ -323,3 +323,63 @@ async fn or_lower_over_ws_is_http11() {
     let e = MessageWebSocket::connect(&url, exact()).await.unwrap_err();
     assert_ne!(e.status(), WebErrorStatus::Unknown, "{}", e.report());
 }
+
+/// A hand-made HTTP CONNECT proxy on loopback: it opens each tunnel asked
+/// for and counts them.
+async fn connect_proxy() -> (std::net::SocketAddr, Arc<std::sync::atomic::AtomicUsize>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let tunnels = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = tunnels.clone();
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            let count = count.clone();
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    if client.read(&mut byte).await.unwrap_or(0) == 0 {
+                        return;
+                    }
+                    head.push(byte[0]);
+                }
+                let line = String::from_utf8_lossy(&head).into_owned();
+                let target = line.split_whitespace().nth(1).unwrap().to_owned();
+                let mut server = tokio::net::TcpStream::connect(&target).await.unwrap();
+                count.fetch_add(1, Ordering::SeqCst);
+                client
+                    .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                    .await
+                    .unwrap();
+                let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+            });
+        }
+    });
+    (addr, tunnels)
+}
+
+/// Through an HTTP proxy, TLS and HTTP/2 run inside the tunnel, and the
+/// sockets through the same proxy share one tunnel.
+#[tokio::test]
+async fn sockets_through_a_proxy_share_one_tunnel() {
+    let ca = common::tls::Ca::new();
+    let mut options = Options::new(h2peer::echo_handler());
+    options.tls = Some(h2peer::tls(&ca, &[b"h2"]));
+    let server = h2peer::start(options).await;
+    let (proxy, tunnels) = connect_proxy().await;
+    let mut c = tls_control(&ca, HttpVersionPolicy::RequestVersionExact);
+    c.proxy = Some(wsock::ProxyConfig::new(&format!("http://{proxy}")).unwrap());
+    // "localhost" resolves at the proxy: 127.0.0.1 in the tunnel request.
+    let url = format!("wss://localhost:{}/", server.addr.port());
+    let mut a = MessageWebSocket::connect(&url, c.clone()).await.unwrap();
+    let mut b = MessageWebSocket::connect(&url, c).await.unwrap();
+    for ws in [&mut a, &mut b] {
+        assert_eq!(ws.information().http_version(), HttpVersion::Http2);
+        assert_eq!(ws.information().remote_address(), Some(proxy));
+        ws.send_text("tunnelled").await.unwrap();
+        assert_eq!(recv(ws).await.as_text().unwrap(), "tunnelled");
+    }
+    assert_eq!(tunnels.load(Ordering::SeqCst), 1);
+    assert_eq!(server.connections.load(Ordering::SeqCst), 1);
+}
