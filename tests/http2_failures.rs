@@ -239,3 +239,31 @@ async fn a_connect_given_up_gives_its_stream_back() {
     assert_eq!(recv(&mut ws).await.as_text().unwrap(), "fits");
     assert_eq!(server.connections.load(Ordering::SeqCst), 1);
 }
+
+/// A server that takes the TCP connection and never says a word (no
+/// SETTINGS, no PING answer): each connect ends at its own connect
+/// timeout, the one that dials and the one that waits for that dial.
+#[tokio::test]
+async fn a_silent_server_ends_each_connect_at_its_timeout() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((tcp, _)) = listener.accept().await {
+            held.push(tcp);
+        }
+    });
+    let url = format!("ws://{addr}/");
+    let mut c = exact();
+    c.connect_timeout = Some(Duration::from_millis(300));
+    let (a, b) = tokio::join!(
+        MessageWebSocket::connect(&url, c.clone()),
+        MessageWebSocket::connect(&url, c)
+    );
+    for e in [a.unwrap_err(), b.unwrap_err()] {
+        assert!(
+            matches!(e, Error::Timeout(wsock::TimeoutKind::Connect)),
+            "{e:?}"
+        );
+    }
+}
