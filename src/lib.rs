@@ -13,6 +13,8 @@ mod credential;
 mod error;
 mod events;
 pub mod handshake;
+#[cfg(feature = "http2")]
+mod http2;
 pub mod information;
 mod message;
 pub mod proto;
