@@ -547,3 +547,103 @@ async fn sockets_fail_clearly_when_their_connection_dies() {
         assert!(!e.is_socket_usable(), "{}", e.report());
     }
 }
+
+/// Runs tests/peers/python/h2_ws_client.py (hyper-h2, an independent HTTP/2
+/// client) against `port` with `args`; its output when it passed.
+async fn python_h2_client(port: u16, args: &[&str]) -> String {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let python = root.join("target/peers/venv/bin/python");
+    assert!(
+        python.exists(),
+        "the Python peers are not installed: run bash tests/peers/setup.sh first"
+    );
+    let run = tokio::process::Command::new(python)
+        .arg(root.join("tests/peers/python/h2_ws_client.py"))
+        .arg(port.to_string())
+        .args(args)
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(120), run)
+        .await
+        .expect("the Python client hung")
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success() && stdout.ends_with("PASSED\n"),
+        "h2_ws_client.py {args:?} failed:\n{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+/// `ca`'s certificate in a PEM file for the Python client.
+fn ca_pem_file(ca: &Ca) -> std::path::PathBuf {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&ca.cert);
+    let mut pem = String::from("-----BEGIN CERTIFICATE-----\n");
+    for line in b64.as_bytes().chunks(64) {
+        pem.push_str(std::str::from_utf8(line).unwrap());
+        pem.push('\n');
+    }
+    pem.push_str("-----END CERTIFICATE-----\n");
+    let path = std::env::temp_dir().join(format!(
+        "wsock-h2-ca-{}-{:?}.pem",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    std::fs::write(&path, pem).unwrap();
+    path
+}
+
+#[tokio::test]
+#[ignore = "needs the interop peers: bash tests/peers/setup.sh, then cargo test --test http2_server -- --ignored"]
+async fn python_h2_client_over_tls_with_alpn() {
+    let ca = Ca::new();
+    let mut server = tls_server(&ca, AcceptOptions::default()).await;
+    let pem = ca_pem_file(&ca);
+    let out = python_h2_client(server.addr.port(), &["--tls", pem.to_str().unwrap()]).await;
+    let _ = std::fs::remove_file(pem);
+    assert!(out.contains("alpn: h2"), "{out}");
+    assert_eq!(server.versions.recv().await, Some(2));
+}
+
+#[tokio::test]
+#[ignore = "needs the interop peers: bash tests/peers/setup.sh, then cargo test --test http2_server -- --ignored"]
+async fn python_h2_client_h2c_many_streams() {
+    let mut server = plain_server(AcceptOptions::default()).await;
+    let out = python_h2_client(server.addr.port(), &["--streams", "40"]).await;
+    assert!(out.contains("open: 40 streams"), "{out}");
+    for _ in 0..40 {
+        assert_eq!(server.versions.recv().await, Some(2));
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs the interop peers: bash tests/peers/setup.sh, then cargo test --test http2_server -- --ignored"]
+async fn python_h2_client_refused_with_http1_statuses() {
+    let mut options = AcceptOptions::default();
+    options.allowed_origins = vec!["https://good.example".into()];
+    let server = plain_server(options).await;
+    let port = server.addr.port();
+    python_h2_client(
+        port,
+        &[
+            "--header",
+            "origin: https://evil.example",
+            "--expect-status",
+            "403",
+        ],
+    )
+    .await;
+    python_h2_client(
+        port,
+        &[
+            "--header",
+            "sec-websocket-version: 8",
+            "--expect-status",
+            "426",
+        ],
+    )
+    .await;
+    python_h2_client(port, &["--path", "/elsewhere", "--expect-status", "404"]).await;
+}
