@@ -647,3 +647,96 @@ async fn python_h2_client_refused_with_http1_statuses() {
     .await;
     python_h2_client(port, &["--path", "/elsewhere", "--expect-status", "404"]).await;
 }
+
+#[tokio::test]
+async fn waiting_hand_overs_do_not_stall_open_sockets() {
+    // The application takes one socket, then stops calling accept: the
+    // listener's queue fills up with CONNECTs, and the connection's task
+    // must go on moving the first socket's frames meanwhile.
+    let mut listener = Listener::bind("127.0.0.1:0", AcceptOptions::default())
+        .await
+        .unwrap();
+    let addr = listener.local_addr();
+    let first = tokio::spawn(async move {
+        let ws = listener.accept().await.unwrap().accept(None).await.unwrap();
+        tokio::spawn(common::echo(ws));
+        // Keeps the listener (and its queue) alive, never accepting again.
+        std::future::pending::<()>().await;
+    });
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    let (mut h2, _conn) = h2_client(tcp).await;
+    let (answer, mut ws) = connect(&mut h2, "/ws", &[V13]).await;
+    assert_eq!(answer.status, 200);
+    let mut waiting = Vec::new();
+    for _ in 0..90 {
+        let mut h2 = h2.clone();
+        waiting.push(tokio::spawn(async move {
+            connect(&mut h2, "/ws", &[V13]).await;
+        }));
+    }
+    for i in 0..20 {
+        let text = format!("{i}");
+        tokio::time::timeout(Duration::from_secs(10), ws.echo_text(&text))
+            .await
+            .expect("an open socket stalled behind waiting hand-overs");
+    }
+    assert!(waiting.iter().all(|w| !w.is_finished()));
+    first.abort();
+}
+
+#[tokio::test]
+async fn an_idle_h2_connection_is_closed_after_the_request_timeout() {
+    let mut options = AcceptOptions::default();
+    options.request_timeout = Some(Duration::from_millis(200));
+    let server = plain_server(options).await;
+    let tcp = TcpStream::connect(server.addr).await.unwrap();
+    let (h2, conn) = h2_client(tcp).await;
+    // A socket keeps it open past the timeout...
+    let (_, mut ws) = connect(&mut h2.clone(), "/ws", &[V13]).await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    ws.echo_text("still open").await;
+    // ...and once the last stream is gone, the server says GOAWAY.
+    // (The client keeps its handle: it would close an unused connection
+    // by itself otherwise.)
+    ws.close().await;
+    let end = tokio::time::timeout(Duration::from_secs(10), conn)
+        .await
+        .expect("an idle HTTP/2 connection was kept open")
+        .unwrap();
+    assert!(end.is_ok(), "{end:?}");
+    drop(h2);
+}
+
+#[tokio::test]
+async fn sockets_outlive_a_dropped_listener() {
+    let mut listener = Listener::bind("127.0.0.1:0", AcceptOptions::default())
+        .await
+        .unwrap();
+    let addr = listener.local_addr();
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    let (mut h2, _conn) = h2_client(tcp).await;
+    let connecting = tokio::spawn({
+        let mut h2 = h2.clone();
+        async move { connect(&mut h2, "/ws", &[V13]).await }
+    });
+    let ws = listener.accept().await.unwrap().accept(None).await.unwrap();
+    tokio::spawn(common::echo(ws));
+    let (_, mut client) = connecting.await.unwrap();
+    drop(listener);
+    client.echo_text("the listener is gone").await;
+    // A new stream is not handed to anyone: it is refused, not left open.
+    let mut send = h2.clone().ready().await.unwrap();
+    let request = http::Request::builder()
+        .method(http::Method::CONNECT)
+        .uri("http://localhost/ws")
+        .extension(h2::ext::Protocol::from_static("websocket"))
+        .header("sec-websocket-version", "13")
+        .body(())
+        .unwrap();
+    let (response, _stream) = send.send_request(request, false).unwrap();
+    let refused = tokio::time::timeout(Duration::from_secs(10), response).await;
+    assert!(refused.expect("a stream was left hanging").is_err());
+    client.echo_text("and the socket lives on").await;
+    client.close().await;
+    let _ = &mut h2;
+}

@@ -9,9 +9,11 @@
 //! [`MAX_PENDING_CONNECTIONS`](super::MAX_PENDING_CONNECTIONS) as
 //! connections waiting for theirs); while none is free, the task goes on
 //! driving the connection and `h2` holds new streams, at most
-//! [`AcceptOptions::http2_max_concurrent_streams`] of them. A connection
-//! with no stream open for [`AcceptOptions::request_timeout`] is closed
-//! (GOAWAY), as an HTTP/1.1 connection that sends no request is.
+//! [`AcceptOptions::http2_max_concurrent_streams`] of them. When a whole
+//! [`AcceptOptions::request_timeout`] passes without a new stream and none
+//! is open at its end, the connection is closed with GOAWAY (an idle one
+//! thus lasts one to two timeouts), as an HTTP/1.1 connection that sends no
+//! request is.
 //!
 //! When the connection fails (the client vanishes, or breaks HTTP/2), the
 //! task ends and every socket on it fails with the error that ended it.
@@ -214,17 +216,21 @@ pub(super) async fn serve<T>(
             Ok(permit) => permit,
             Err(end) => return report_end(end, peer, &errors),
         };
-        let next = if conn.has_streams() || closing {
+        // Idle: no stream open at the end of a whole request timeout spent
+        // waiting for one.
+        let next = if closing {
             conn.accept().await
         } else {
-            let idle = with_timeout(options.request_timeout, TimeoutKind::Receive, async {
+            let wait = with_timeout(options.request_timeout, TimeoutKind::Receive, async {
                 Ok(conn.accept().await)
             });
-            match idle.await {
+            match wait.await {
                 Ok(next) => next,
                 Err(_) => {
-                    conn.graceful_shutdown();
-                    closing = true;
+                    if !conn.has_streams() {
+                        conn.graceful_shutdown();
+                        closing = true;
+                    }
                     continue;
                 }
             }

@@ -42,9 +42,12 @@ pub struct AcceptOptions {
     pub message_type: MessageType,
     /// Receive mode of the accepted message socket.
     pub receive_mode: MessageWebSocketReceiveMode,
-    /// Time allowed to read the request head (and, with [`Listener`](super::Listener) over
-    /// TLS, for the TLS handshake before it). A head not complete by then
-    /// is answered with 408. Default 30 s.
+    /// Time allowed to read the request head (and, with
+    /// [`Listener`](super::Listener) over TLS, for the TLS handshake before
+    /// it). A head not complete by then is answered with 408. Default 30 s.
+    /// Over HTTP/2 it bounds the connection's handshake, and an HTTP/2
+    /// connection that waits that long for a stream with none open is
+    /// closed (GOAWAY).
     pub request_timeout: Option<Duration>,
     /// Send, receive and close timeouts of accepted sockets. Default: none
     /// for send and receive (a server waits for its clients), 10 s for close.
