@@ -97,12 +97,8 @@ async fn serve(incoming: Incoming) {
 /// closes; its close was answered with its own code by then.
 async fn echo(incoming: Incoming) -> wsock::Result<()> {
     let peer = incoming.peer_addr().map_or("?".into(), |p| p.to_string());
-    let version = match incoming.http_version() {
-        2 => "HTTP/2",
-        _ => "HTTP/1.1",
-    };
     let mut ws = incoming.accept(None).await?;
-    eprintln!("SOCKET {peer} over {version}");
+    eprintln!("SOCKET {peer} over {}", ws.information().http_version());
     loop {
         match ws.receive().await {
             Ok(Received::Message(m)) => ws.send_message(&m).await?,

@@ -269,12 +269,14 @@ impl Incoming {
         }
     }
 
-    /// The HTTP version the request came over: 1 for HTTP/1.1 (and 1.0),
-    /// 2 for HTTP/2 (an extended CONNECT for a WebSocket, RFC 8441).
-    pub fn http_version(&self) -> u8 {
+    /// The HTTP version the request came over: HTTP/2 for a stream of an
+    /// HTTP/2 connection (an extended CONNECT for a WebSocket, RFC 8441),
+    /// else HTTP/1.1 (HTTP/1.0 too). A socket accepted from it tells the
+    /// same in its information.
+    pub fn http_version(&self) -> crate::HttpVersion {
         match self.request.version {
-            2 => 2,
-            _ => 1,
+            2 => crate::HttpVersion::Http2,
+            _ => crate::HttpVersion::Http11,
         }
     }
 

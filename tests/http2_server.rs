@@ -25,18 +25,24 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use wsock::server::{AcceptOptions, Incoming, Listener};
-use wsock::{MessageWebSocket, MessageWebSocketControl, Received};
+use wsock::{HttpVersion, MessageWebSocket, MessageWebSocketControl, Received};
 
 use common::tls::Ca;
 
 /// Echo on /ws (each socket also says which HTTP version it runs over on
-/// `versions`), a page on /, 404 elsewhere.
+/// `versions`: 1 or 2 when its information says the same as the request,
+/// 0 when not), a page on /, 404 elsewhere.
 async fn handle(incoming: Incoming, versions: mpsc::UnboundedSender<u8>) {
     match incoming.path() {
         "/ws" if incoming.is_upgrade() => {
             let version = incoming.http_version();
             if let Ok(ws) = incoming.accept(None).await {
-                let _ = versions.send(version);
+                let _ = versions.send(match (version, ws.information().http_version()) {
+                    (HttpVersion::Http2, HttpVersion::Http2) => 2,
+                    (HttpVersion::Http11, HttpVersion::Http11) => 1,
+                    // The information and the request disagree.
+                    _ => 0,
+                });
                 common::echo(ws).await;
             }
         }

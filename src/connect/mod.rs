@@ -39,6 +39,8 @@ pub use addr::Resolve;
 pub(crate) use addr::{Target, order_addrs, resolve};
 pub use proxy::ProxyConfig;
 use proxy::ProxyKind;
+#[cfg(feature = "http2")]
+pub(crate) use proxy::ProxyServer;
 pub(crate) use proxy::parse_head;
 pub use socks::SocksError;
 pub(crate) use tls::{TlsSetup, setup as tls_setup};
@@ -72,8 +74,6 @@ pub(crate) enum Transport {
     /// keeps the addresses and TLS peer certificates of the connection
     /// that carries it.
     #[cfg(feature = "http2")]
-    // Made by the client's and the server's HTTP/2 paths.
-    #[allow(dead_code)]
     Http2(Box<crate::http2::H2Stream>),
 }
 

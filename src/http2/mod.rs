@@ -2,12 +2,15 @@
 //!
 //! [`H2Stream`] makes one HTTP/2 stream (an extended CONNECT's request and
 //! response bodies) a byte stream, the transport the RFC 6455 core runs
-//! over unchanged in either role. HTTP/2 itself is the `h2` crate's.
+//! over unchanged in either role. HTTP/2 itself is the `h2` crate's. The
+//! client opens its sockets with [`client::open`], on connections that
+//! [`pool`] shares between the sockets to one origin.
 
-// The client and the server role build on this; until both do, parts of
-// it are unused in some builds.
-#![allow(dead_code, unused_imports)]
-
+pub(crate) mod client;
+mod dial;
+pub(crate) mod pool;
 mod stream;
 
+// The server role builds streams from accepted requests.
+#[cfg_attr(not(feature = "server"), allow(unused_imports))]
 pub(crate) use stream::{H2Stream, LinkInfo, h2_io_error};

@@ -94,7 +94,6 @@ impl H2Stream {
     }
 
     /// Keeps `guard` until the stream is dropped.
-    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn holding(mut self, guard: Box<dyn Send + Sync>) -> H2Stream {
         self._guard = Some(guard);
         self
@@ -121,7 +120,10 @@ impl H2Stream {
     /// reset if there was one, else a broken pipe.
     fn closed_error(&mut self, cx: &mut Context<'_>) -> io::Error {
         match self.send.poll_reset(cx) {
-            Poll::Ready(Ok(reason)) => h2_io_error(h2::Error::from(reason)),
+            // The peer's RST_STREAM, as `h2` reports it here: its reason.
+            Poll::Ready(Ok(reason)) => {
+                io::Error::new(io::ErrorKind::ConnectionReset, h2::Error::from(reason))
+            }
             Poll::Ready(Err(e)) => h2_io_error(e),
             Poll::Pending => io::Error::new(
                 io::ErrorKind::BrokenPipe,

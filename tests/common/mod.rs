@@ -2,6 +2,8 @@
 //! (Python's `websockets`, Node's `ws`) that `.ci/run` installs.
 #![allow(dead_code)]
 
+#[cfg(feature = "http2")]
+pub(crate) mod h2peer;
 pub(crate) mod raw;
 pub(crate) mod reconnect;
 pub(crate) mod tls;

@@ -1,0 +1,410 @@
+//! The client's WebSockets over HTTP/2 (RFC 8441) against hand-made HTTP/2
+//! servers (tests/common/h2peer.rs: the `h2` crate's server with
+//! hand-written frames): h2c and TLS with ALPN, sharing a connection, the
+//! stream limit, fallback to HTTP/1.1, refusals, resets, GOAWAY, a dead
+//! server and flow control.
+#![cfg(feature = "http2")]
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use common::h2peer::{self, H2Server, Options, Stream};
+use wsock::handshake::HandshakeError;
+use wsock::{
+    Error, Http2Error, HttpVersion, HttpVersionPolicy, Message, MessageWebSocket,
+    MessageWebSocketControl, Received, StreamWebSocket, StreamWebSocketControl, WebErrorStatus,
+};
+
+fn control(policy: HttpVersionPolicy) -> MessageWebSocketControl {
+    let mut c = MessageWebSocketControl::default();
+    c.http_version = HttpVersion::Http2;
+    c.http_version_policy = policy;
+    c
+}
+
+fn exact() -> MessageWebSocketControl {
+    control(HttpVersionPolicy::RequestVersionExact)
+}
+
+async fn recv(ws: &mut MessageWebSocket) -> Message {
+    match ws.receive().await.unwrap() {
+        Received::Message(m) => m,
+        other => panic!("expected a message, got {other:?}"),
+    }
+}
+
+/// A receive that must fail, bounded so that a hang fails the test
+/// instead of stalling it.
+async fn receive_error(ws: &mut MessageWebSocket) -> Error {
+    match tokio::time::timeout(Duration::from_secs(20), ws.receive()).await {
+        Ok(Err(e)) => e,
+        Ok(Ok(r)) => panic!("received {r:?}"),
+        Err(_) => panic!("the receive hangs"),
+    }
+}
+
+async fn echo_server() -> H2Server {
+    h2peer::start(Options::new(h2peer::echo_handler())).await
+}
+
+async fn round_trips(ws: &mut MessageWebSocket, big: usize) {
+    ws.send_text("Hello, world!").await.unwrap();
+    assert_eq!(recv(ws).await.as_text().unwrap(), "Hello, world!");
+    ws.send_binary(b"\x00\x01\xff").await.unwrap();
+    assert_eq!(&recv(ws).await.data()[..], b"\x00\x01\xff");
+    ws.send_text("").await.unwrap();
+    assert_eq!(recv(ws).await.data().len(), 0);
+    ws.send_binary(b"").await.unwrap();
+    assert_eq!(recv(ws).await.data().len(), 0);
+    let payload: Vec<u8> = (0..big).map(|i| (i % 253) as u8).collect();
+    ws.send_binary(&payload).await.unwrap();
+    assert!(
+        recv(ws).await.data()[..] == payload[..],
+        "{big} bytes differ"
+    );
+}
+
+/// TLS options trusting `ca`: one configuration, so that sockets share.
+fn tls_control(ca: &common::tls::Ca, policy: HttpVersionPolicy) -> MessageWebSocketControl {
+    let mut c = control(policy);
+    c.tls_client_config = Some(ca.client_config());
+    c
+}
+
+#[tokio::test]
+async fn messages_round_trip_over_h2c_with_prior_knowledge() {
+    let server = echo_server().await;
+    let mut c = exact();
+    c.supported_protocols = vec!["chat".into()];
+    let url = format!("ws://{}/chat?room=1", server.addr);
+    let mut ws = MessageWebSocket::connect(&url, c).await.unwrap();
+    let info = ws.information();
+    assert_eq!(info.http_version(), HttpVersion::Http2);
+    assert_eq!(info.http_status(), 200);
+    assert_eq!(info.protocol(), Some("chat"));
+    assert_eq!(info.remote_address(), Some(server.addr));
+    assert!(info.local_address().is_some());
+    round_trips(&mut ws, 4 << 20).await;
+    ws.close(1000, "bye").await.unwrap();
+    assert_eq!(server.connections.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn the_stream_socket_runs_over_http2_too() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = echo_server().await;
+    let mut c = StreamWebSocketControl::default();
+    c.http_version = HttpVersion::Http2;
+    c.http_version_policy = HttpVersionPolicy::RequestVersionExact;
+    let url = format!("ws://{}/", server.addr);
+    let mut ws = StreamWebSocket::connect(&url, c).await.unwrap();
+    assert_eq!(ws.information().http_version(), HttpVersion::Http2);
+    ws.write_all(b"stream bytes").await.unwrap();
+    ws.flush().await.unwrap();
+    let mut buf = [0u8; 12];
+    ws.read_exact(&mut buf).await.unwrap();
+    assert_eq!(&buf, b"stream bytes");
+}
+
+#[tokio::test]
+async fn over_tls_alpn_chooses_h2_and_the_information_has_the_certificate() {
+    let ca = common::tls::Ca::new();
+    let mut options = Options::new(h2peer::echo_handler());
+    options.tls = Some(h2peer::tls(&ca, &[b"h2", b"http/1.1"]));
+    let server = h2peer::start(options).await;
+    let url = format!("wss://localhost:{}/", server.addr.port());
+    let c = tls_control(&ca, HttpVersionPolicy::RequestVersionOrLower);
+    let mut ws = MessageWebSocket::connect(&url, c).await.unwrap();
+    assert_eq!(ws.information().http_version(), HttpVersion::Http2);
+    assert!(ws.information().server_certificate().is_some());
+    round_trips(&mut ws, 1 << 20).await;
+    ws.close(1000, "").await.unwrap();
+}
+
+/// 20 sockets opened at once, and then 20 more one by one, on one TCP
+/// connection.
+#[tokio::test]
+async fn sockets_to_one_origin_share_one_connection() {
+    let ca = common::tls::Ca::new();
+    let mut options = Options::new(h2peer::echo_handler());
+    options.tls = Some(h2peer::tls(&ca, &[b"h2"]));
+    let server = h2peer::start(options).await;
+    let url = format!("wss://localhost:{}/", server.addr.port());
+    let c = tls_control(&ca, HttpVersionPolicy::RequestVersionExact);
+    let opening = (0..20).map(|_| MessageWebSocket::connect(&url, c.clone()));
+    let mut sockets: Vec<_> = futures_util::future::join_all(opening)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    for _ in 0..20 {
+        sockets.push(MessageWebSocket::connect(&url, c.clone()).await.unwrap());
+    }
+    for (i, ws) in sockets.iter_mut().enumerate() {
+        ws.send_text(&format!("socket {i}")).await.unwrap();
+    }
+    for (i, ws) in sockets.iter_mut().enumerate() {
+        assert_eq!(recv(ws).await.as_text().unwrap(), format!("socket {i}"));
+    }
+    assert_eq!(server.connections.load(Ordering::SeqCst), 1);
+    for ws in &mut sockets {
+        ws.close(1000, "").await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn past_the_servers_stream_limit_a_new_connection_opens() {
+    let mut options = Options::new(h2peer::echo_handler());
+    options.max_streams = Some(2);
+    let server = h2peer::start(options).await;
+    let url = format!("ws://{}/", server.addr);
+    let mut sockets = Vec::new();
+    for _ in 0..5 {
+        sockets.push(MessageWebSocket::connect(&url, exact()).await.unwrap());
+    }
+    // Two streams each on two connections, the fifth on a third.
+    assert_eq!(server.connections.load(Ordering::SeqCst), 3);
+    for ws in &mut sockets {
+        ws.send_text("x").await.unwrap();
+        assert_eq!(recv(ws).await.as_text().unwrap(), "x");
+    }
+    // A closed socket frees its place for the next one.
+    let mut first = sockets.remove(0);
+    first.close(1000, "").await.unwrap();
+    drop(first);
+    let mut again = MessageWebSocket::connect(&url, exact()).await.unwrap();
+    again.send_text("y").await.unwrap();
+    assert_eq!(recv(&mut again).await.as_text().unwrap(), "y");
+    assert_eq!(server.connections.load(Ordering::SeqCst), 3);
+}
+
+#[tokio::test]
+async fn without_extended_connect_or_lower_falls_back_and_exact_fails() {
+    let ca = common::tls::Ca::new();
+    let mut options = Options::new(h2peer::echo_handler());
+    options.connect_protocol = false;
+    options.tls = Some(h2peer::tls(&ca, &[b"h2", b"http/1.1"]));
+    let server = h2peer::start(options).await;
+    let url = format!("wss://localhost:{}/", server.addr.port());
+
+    let c = tls_control(&ca, HttpVersionPolicy::RequestVersionOrLower);
+    let mut ws = MessageWebSocket::connect(&url, c).await.unwrap();
+    assert_eq!(ws.information().http_version(), HttpVersion::Http11);
+    assert_eq!(ws.information().http_status(), 101);
+    round_trips(&mut ws, 1000).await;
+    ws.close(1000, "").await.unwrap();
+    // The HTTP/2 connection, then one that offered HTTP/1.1 alone.
+    assert_eq!(server.connections.load(Ordering::SeqCst), 2);
+
+    let c = tls_control(&ca, HttpVersionPolicy::RequestVersionExact);
+    let e = MessageWebSocket::connect(&url, c).await.unwrap_err();
+    assert!(
+        matches!(e, Error::Http2(Http2Error::NoExtendedConnect)),
+        "{e:?}"
+    );
+    assert_eq!(e.status(), WebErrorStatus::HttpVersionNotSupported);
+}
+
+#[tokio::test]
+async fn when_alpn_chooses_http11_the_upgrade_runs_on_that_connection() {
+    let ca = common::tls::Ca::new();
+    let mut options = Options::new(h2peer::echo_handler());
+    options.tls = Some(h2peer::tls(&ca, &[b"http/1.1"]));
+    let server = h2peer::start(options).await;
+    let url = format!("wss://localhost:{}/", server.addr.port());
+    let c = tls_control(&ca, HttpVersionPolicy::RequestVersionOrLower);
+    let mut ws = MessageWebSocket::connect(&url, c).await.unwrap();
+    assert_eq!(ws.information().http_version(), HttpVersion::Http11);
+    round_trips(&mut ws, 1000).await;
+    ws.close(1000, "").await.unwrap();
+    assert_eq!(server.connections.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn exact_against_a_server_without_alpn_fails_clearly() {
+    let ca = common::tls::Ca::new();
+    let mut options = Options::new(h2peer::echo_handler());
+    options.tls = Some(h2peer::tls(&ca, &[]));
+    let server = h2peer::start(options).await;
+    let url = format!("wss://localhost:{}/", server.addr.port());
+    let c = tls_control(&ca, HttpVersionPolicy::RequestVersionExact);
+    let e = MessageWebSocket::connect(&url, c).await.unwrap_err();
+    assert!(
+        matches!(e, Error::Http2(Http2Error::NotNegotiated(None))),
+        "{e:?}"
+    );
+    assert_eq!(e.status(), WebErrorStatus::HttpVersionNotSupported);
+}
+
+#[tokio::test]
+async fn a_refused_connect_keeps_its_status_and_body() {
+    let handler = h2peer::handler(|req, mut respond| async move {
+        let status = match req.uri().path() {
+            "/forbidden" => 403,
+            _ => 404,
+        };
+        let response = http::Response::builder()
+            .status(status)
+            .header("content-length", "7")
+            .header("x-why", "test")
+            .body(())
+            .unwrap();
+        let mut send = respond.send_response(response, false).unwrap();
+        send.send_data(Bytes::from_static(b"go away"), true)
+            .unwrap();
+    });
+    let server = h2peer::start(Options::new(handler)).await;
+    for (path, status, web) in [
+        ("/forbidden", 403, WebErrorStatus::Forbidden),
+        ("/missing", 404, WebErrorStatus::NotFound),
+    ] {
+        let url = format!("ws://{}{path}", server.addr);
+        let e = MessageWebSocket::connect(&url, exact()).await.unwrap_err();
+        assert!(
+            matches!(e, Error::Handshake(HandshakeError::Status(_))),
+            "{e:?}"
+        );
+        assert_eq!(e.status(), web);
+        let response = e.http_response().unwrap();
+        assert_eq!(response.status, status);
+        assert_eq!(response.header("x-why"), Some("test"));
+        assert_eq!(&response.body[..], b"go away");
+    }
+    // Refusals are streams: the connection was shared by both.
+    assert_eq!(server.connections.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_stream_reset_mid_message_fails_that_socket_only() {
+    let handler = h2peer::handler(|req, respond| async move {
+        if req.uri().path() != "/reset" {
+            return Stream::answer(req, respond, &[]).echo().await;
+        }
+        let mut stream = Stream::answer(req, respond, &[]);
+        stream.read_frame().await;
+        // A frame header for 1000 bytes, then 10 of them, then RST_STREAM.
+        let mut part = h2peer::frame(0x82, &[7u8; 1000]);
+        part.truncate(14);
+        stream.write(&part).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        stream.send.send_reset(h2::Reason::INTERNAL_ERROR);
+        // Kept until the reset is out.
+        tokio::time::sleep(Duration::from_secs(5)).await;
+    });
+    let server = h2peer::start(Options::new(handler)).await;
+    let base = format!("ws://{}", server.addr);
+    let mut other = MessageWebSocket::connect(&format!("{base}/"), exact())
+        .await
+        .unwrap();
+    let mut ws = MessageWebSocket::connect(&format!("{base}/reset"), exact())
+        .await
+        .unwrap();
+    ws.send_text("go").await.unwrap();
+    let e = receive_error(&mut ws).await;
+    assert!(
+        matches!(e, Error::Http2(Http2Error::StreamReset(2))),
+        "{e:?}: {}",
+        e.report()
+    );
+    assert_eq!(e.status(), WebErrorStatus::ConnectionReset);
+    assert!(!e.is_socket_usable());
+    // The other socket on the same connection goes on.
+    other.send_text("still here").await.unwrap();
+    assert_eq!(recv(&mut other).await.as_text().unwrap(), "still here");
+    assert_eq!(server.connections.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn after_goaway_open_sockets_go_on_and_new_ones_use_a_new_connection() {
+    let server = echo_server().await;
+    let url = format!("ws://{}/", server.addr);
+    let mut ws = MessageWebSocket::connect(&url, exact()).await.unwrap();
+    server.goaway();
+    // The GOAWAY has come once a round trip after it has.
+    ws.send_text("before").await.unwrap();
+    assert_eq!(recv(&mut ws).await.as_text().unwrap(), "before");
+    let mut next = MessageWebSocket::connect(&url, exact()).await.unwrap();
+    next.send_text("new").await.unwrap();
+    assert_eq!(recv(&mut next).await.as_text().unwrap(), "new");
+    assert_eq!(server.connections.load(Ordering::SeqCst), 2);
+    ws.send_text("after").await.unwrap();
+    assert_eq!(recv(&mut ws).await.as_text().unwrap(), "after");
+    ws.close(1000, "").await.unwrap();
+    next.close(1000, "").await.unwrap();
+}
+
+#[tokio::test]
+async fn a_dead_server_fails_every_open_socket_and_is_not_reused() {
+    let server = echo_server().await;
+    let url = format!("ws://{}/", server.addr);
+    let mut sockets = Vec::new();
+    for _ in 0..5 {
+        sockets.push(MessageWebSocket::connect(&url, exact()).await.unwrap());
+    }
+    server.kill();
+    for ws in &mut sockets {
+        let e = receive_error(ws).await;
+        assert!(!e.is_socket_usable(), "{e:?}");
+        assert_ne!(e.status(), WebErrorStatus::Unknown, "{}", e.report());
+    }
+    // Nothing listens any more: a new socket connects anew (and fails),
+    // rather than opening a stream on the dead connection.
+    let e = MessageWebSocket::connect(&url, exact()).await.unwrap_err();
+    assert_eq!(e.status(), WebErrorStatus::CannotConnect, "{}", e.report());
+}
+
+/// The server floods one socket that nobody reads while another socket on
+/// the same connection echoes many times the stream window: the flood is
+/// held back at about the window, and nothing of it is lost.
+#[tokio::test]
+async fn a_stalled_reader_stalls_only_its_own_socket() {
+    const FRAMES: usize = 100;
+    const FRAME: usize = 64 * 1024;
+    let flooded = Arc::new(AtomicUsize::new(0));
+    let counter = flooded.clone();
+    let handler = h2peer::handler(move |req, respond| {
+        let counter = counter.clone();
+        async move {
+            if req.uri().path() != "/flood" {
+                return Stream::answer(req, respond, &[]).echo().await;
+            }
+            let mut stream = Stream::answer(req, respond, &[]);
+            let frame = h2peer::frame(0x82, &[9u8; FRAME]);
+            for _ in 0..FRAMES {
+                if !stream.write(&frame).await {
+                    return;
+                }
+                counter.fetch_add(frame.len(), Ordering::SeqCst);
+            }
+            tokio::time::sleep(Duration::from_secs(30)).await;
+        }
+    });
+    let server = h2peer::start(Options::new(handler)).await;
+    let base = format!("ws://{}", server.addr);
+    let mut stalled = MessageWebSocket::connect(&format!("{base}/flood"), exact())
+        .await
+        .unwrap();
+    let mut busy = MessageWebSocket::connect(&format!("{base}/"), exact())
+        .await
+        .unwrap();
+    let payload = vec![5u8; FRAME];
+    for _ in 0..40 {
+        busy.send_binary(&payload).await.unwrap();
+        assert_eq!(recv(&mut busy).await.data().len(), FRAME);
+    }
+    let held = flooded.load(Ordering::SeqCst);
+    // The client's stream window (256 KiB) and one frame in the server's
+    // hands at most; far from the 6.4 MiB it wants to send.
+    assert!(
+        held <= 512 * 1024,
+        "{held} bytes went to a reader that stalls"
+    );
+    for _ in 0..FRAMES {
+        assert_eq!(recv(&mut stalled).await.data().len(), FRAME);
+    }
+    assert_eq!(server.connections.load(Ordering::SeqCst), 1);
+}
