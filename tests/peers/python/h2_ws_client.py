@@ -1,6 +1,6 @@
 """A WebSocket client over HTTP/2 (RFC 8441) built on hyper-h2, independent
 of wsock: it opens extended CONNECT streams on one connection, sends masked
-frames written here and checks the echoes. tests/http2_server.rs runs it
+frames written here and checks the echoes. tests/http2_server_peers.rs runs it
 against our server role.
 
     h2_ws_client.py PORT [--tls CA.pem] [--streams N] [--path /ws]
