@@ -419,3 +419,110 @@ async fn sockets_outlive_a_dropped_listener() {
     client.close().await;
     let _ = &mut h2;
 }
+
+/// One HTTP/2 frame, written by hand.
+fn h2_frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+    let mut out = (payload.len() as u32).to_be_bytes()[1..].to_vec();
+    out.extend_from_slice(&[kind, flags]);
+    out.extend_from_slice(&stream.to_be_bytes());
+    out.extend_from_slice(payload);
+    out
+}
+
+/// An extended CONNECT's header block in HPACK, every field a literal
+/// without indexing (short names and values: one-byte lengths).
+fn connect_block() -> Vec<u8> {
+    let mut block = Vec::new();
+    for (name, value) in [
+        (":method", "CONNECT"),
+        (":protocol", "websocket"),
+        (":scheme", "http"),
+        (":path", "/ws"),
+        (":authority", "localhost"),
+        ("sec-websocket-version", "13"),
+    ] {
+        block.push(0);
+        block.push(name.len() as u8);
+        block.extend_from_slice(name.as_bytes());
+        block.push(value.len() as u8);
+        block.extend_from_slice(value.as_bytes());
+    }
+    block
+}
+
+#[tokio::test]
+async fn a_client_ignoring_max_concurrent_streams_is_refused_past_it() {
+    // A client that opens streams past the announced limit (the h2 crate's
+    // client would not), all at once: those past it are refused with
+    // REFUSED_STREAM, the first ones answered; nothing piles up.
+    const LIMIT: u32 = 3;
+    const OPENED: u32 = LIMIT + 20;
+    let mut options = AcceptOptions::default();
+    options.http2_max_concurrent_streams = LIMIT;
+    let server = plain_server(options).await;
+    let mut tcp = TcpStream::connect(server.addr).await.unwrap();
+    let mut out = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
+    out.extend(h2_frame(0x4, 0, 0, &[]));
+    tcp.write_all(&out).await.unwrap();
+    let mut buf = Vec::new();
+    let mut answered = std::collections::HashSet::new();
+    let mut refused = std::collections::HashSet::new();
+    let mut announced = None;
+    let mut sent = false;
+    let read = async {
+        loop {
+            while buf.len() >= 9 {
+                let len = u32::from_be_bytes([0, buf[0], buf[1], buf[2]]) as usize;
+                if buf.len() < 9 + len {
+                    break;
+                }
+                let (kind, flags) = (buf[3], buf[4]);
+                let stream = u32::from_be_bytes([buf[5], buf[6], buf[7], buf[8]]) & 0x7fff_ffff;
+                let payload = buf[9..9 + len].to_vec();
+                buf.drain(..9 + len);
+                match kind {
+                    // The server's SETTINGS: find its limit, ack, then flood.
+                    0x4 if flags & 1 == 0 => {
+                        for s in payload.chunks(6) {
+                            if u16::from_be_bytes([s[0], s[1]]) == 0x3 {
+                                announced = Some(u32::from_be_bytes([s[2], s[3], s[4], s[5]]));
+                            }
+                        }
+                        let mut out = h2_frame(0x4, 1, 0, &[]);
+                        for i in 0..OPENED {
+                            out.extend(h2_frame(0x1, 0x4, 1 + 2 * i, &connect_block()));
+                        }
+                        tcp.write_all(&out).await.unwrap();
+                        sent = true;
+                    }
+                    0x1 => drop(answered.insert(stream)),
+                    0x3 => {
+                        let code =
+                            u32::from_be_bytes([payload[0], payload[1], payload[2], payload[3]]);
+                        assert_eq!(
+                            code, 0x7,
+                            "stream {stream} reset with {code}, not REFUSED_STREAM"
+                        );
+                        refused.insert(stream);
+                    }
+                    0x7 => panic!("GOAWAY: {payload:?}"),
+                    _ => {}
+                }
+            }
+            if sent && (answered.len() + refused.len()) as u32 == OPENED {
+                return;
+            }
+            let mut chunk = [0u8; 16384];
+            let n = tcp.read(&mut chunk).await.unwrap();
+            assert!(n > 0, "the server closed the connection");
+            buf.extend_from_slice(&chunk[..n]);
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(20), read)
+        .await
+        .expect("some streams were neither answered nor refused");
+    assert_eq!(announced, Some(LIMIT));
+    assert_eq!(answered.len() as u32, LIMIT, "answered: {answered:?}");
+    assert_eq!(refused.len() as u32, OPENED - LIMIT);
+    assert!(answered.is_disjoint(&refused));
+}
