@@ -219,8 +219,8 @@ macro_rules! control {
             /// `HttpVersionPolicy`). Default
             /// [`HttpVersionPolicy::RequestVersionOrLower`]: HTTP/2 when
             /// the server offers it (and WebSockets over it), else
-            /// HTTP/1.1. The table in [`HttpVersion`]'s module says what
-            /// each pair does over `ws://` and `wss://`.
+            /// HTTP/1.1. The table in [`HttpVersion`] says what each pair
+            /// does over `ws://` and `wss://`.
             pub http_version_policy: HttpVersionPolicy,
             request_headers: Vec<(String, String)>,
         }

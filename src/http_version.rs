@@ -1,23 +1,26 @@
 //! Which HTTP carries the WebSocket: .NET's `ClientWebSocketOptions.HttpVersion`
 //! and `HttpVersionPolicy`.
-//!
-//! The default is HTTP/1.1 (RFC 6455's upgrade). HTTP/2 (RFC 8441's
-//! extended CONNECT, feature `http2`) is asked for with
-//! [`HttpVersion::Http2`]:
-//!
-//! | version, policy | `wss://` | `ws://` |
-//! |---|---|---|
-//! | 1.1, `RequestVersionOrLower` / `RequestVersionExact` (default) | HTTP/1.1 | HTTP/1.1 |
-//! | 1.1, `RequestVersionOrHigher` | as 2, `RequestVersionOrLower` | HTTP/1.1 |
-//! | 2, `RequestVersionOrLower` | ALPN offers `h2` and `http/1.1`; HTTP/1.1 when the server picks it or does not accept extended CONNECT | HTTP/1.1 |
-//! | 2, `RequestVersionExact` / `RequestVersionOrHigher` | ALPN offers `h2` alone; anything else is [`Http2Error`](crate::Http2Error) | HTTP/2 with prior knowledge (h2c) |
-//!
-//! As in .NET, plain `ws://` speaks HTTP/2 only with prior knowledge and
-//! only when HTTP/2 is required: a server that does not speak it cannot be
-//! told apart from a broken one, so "or lower" there means HTTP/1.1.
-//! There is no HTTP/3, so "2 or higher" is HTTP/2.
 
-/// The HTTP version of the WebSocket's request (.NET `HttpVersion`).
+/// The HTTP version of the WebSocket's request (.NET `HttpVersion`), with
+/// [`HttpVersionPolicy`].
+///
+/// The default is HTTP/1.1 (RFC 6455's upgrade). HTTP/2 (RFC 8441's
+/// extended CONNECT, feature `http2`) is asked for with
+/// [`HttpVersion::Http2`]:
+///
+/// | version, policy | `wss://` | `ws://` |
+/// |---|---|---|
+/// | 1.1, `RequestVersionOrLower` / `RequestVersionExact` (default) | HTTP/1.1 | HTTP/1.1 |
+/// | 1.1, `RequestVersionOrHigher` | as 2, `RequestVersionOrLower` | HTTP/1.1 |
+/// | 2, `RequestVersionOrLower` | ALPN offers `h2` and `http/1.1`; HTTP/1.1 when the server picks it or does not accept extended CONNECT | HTTP/1.1 |
+/// | 2, `RequestVersionExact` / `RequestVersionOrHigher` | ALPN offers `h2` alone; anything else is [`Http2Error`](crate::Http2Error) | HTTP/2 with prior knowledge (h2c) |
+///
+/// As in .NET, plain `ws://` speaks HTTP/2 only with prior knowledge and
+/// only when HTTP/2 is required: a server that does not speak it cannot be
+/// told apart from a broken one, so "or lower" there means HTTP/1.1.
+/// There is no HTTP/3, so "2 or higher" is HTTP/2. Without the `http2`
+/// feature, "or lower" is HTTP/1.1 and requiring HTTP/2 is
+/// [`Error::InvalidArgument`](crate::Error::InvalidArgument).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
 pub enum HttpVersion {
@@ -38,7 +41,7 @@ impl std::fmt::Display for HttpVersion {
 }
 
 /// How strictly [`HttpVersion`] is meant (.NET `HttpVersionPolicy`); see
-/// the [module documentation](self) for what each pair does.
+/// [`HttpVersion`] for what each pair does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
 pub enum HttpVersionPolicy {

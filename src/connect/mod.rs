@@ -90,6 +90,15 @@ impl Transport {
         }
     }
 
+    /// One HTTP/2 stream (RFC 8441), not a connection of its own.
+    pub(crate) fn is_http2(&self) -> bool {
+        #[cfg(feature = "http2")]
+        if let Transport::Http2(_) = self {
+            return true;
+        }
+        false
+    }
+
     /// Plain TCP: waits until the socket is readable, so that a caller can
     /// wait without holding a read buffer. Other transports are ready at
     /// once (TLS may hold decrypted bytes that the socket does not show).

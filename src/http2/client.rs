@@ -84,6 +84,7 @@ pub(crate) async fn open(
         match connect_stream(&lease, target, opts, headers, sent).await {
             Ok(Answer::Open(stream, agreed)) => {
                 let stream = H2Stream::new(stream.0, stream.1, lease.link.clone())
+                    .quiet_end()
                     .holding(Box::new(lease.guard));
                 return Ok(Opened::Socket(
                     Transport::Http2(Box::new(stream)),

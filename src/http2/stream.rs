@@ -63,8 +63,10 @@ impl LinkInfo {
 
 /// One HTTP/2 stream as a byte stream (see the module documentation).
 pub(crate) struct H2Stream {
-    send: SendStream<Bytes>,
-    recv: RecvStream,
+    /// `None` once let go of (a quiet end, see [`H2Stream::quiet_end`]).
+    send: Option<SendStream<Bytes>>,
+    recv: Option<RecvStream>,
+    stream_id: u32,
     /// The rest of the last DATA frame received: not yet handed out, and
     /// not yet released to the peer's window.
     pending: Bytes,
@@ -72,6 +74,9 @@ pub(crate) struct H2Stream {
     read_done: bool,
     /// END_STREAM was sent.
     write_done: bool,
+    /// `poll_shutdown` sends no END_STREAM: the stream ends when dropped
+    /// (see [`H2Stream::quiet_end`]).
+    quiet_end: bool,
     link: Arc<LinkInfo>,
     /// Kept alive as long as the stream (the client's pool uses it to know
     /// which connections still carry streams).
@@ -83,14 +88,31 @@ impl H2Stream {
     /// `link` describes.
     pub(crate) fn new(send: SendStream<Bytes>, recv: RecvStream, link: Arc<LinkInfo>) -> H2Stream {
         H2Stream {
-            send,
-            recv,
+            stream_id: send.stream_id().as_u32(),
+            send: Some(send),
+            recv: Some(recv),
             pending: Bytes::new(),
             read_done: false,
             write_done: false,
+            quiet_end: false,
             link,
             _guard: None,
         }
+    }
+
+    /// For the client: shutting down (which the session does only once the
+    /// close handshake is over) lets go of the stream instead of sending
+    /// END_STREAM: `h2` then resets it (RST_STREAM with CANCEL) once
+    /// whatever was sent before, the close frame included, has left, and
+    /// reads end. After the close handshake the stream has nothing left to
+    /// carry either way, and an END_STREAM breaks hypercorn 0.18: it
+    /// forgets a WebSocket stream as soon as its application has answered
+    /// the close, without ending it, and a DATA frame that arrives for it
+    /// afterwards, even an empty one, fails its whole connection, every
+    /// other socket on it too. A reset it takes in its stride.
+    pub(crate) fn quiet_end(mut self) -> H2Stream {
+        self.quiet_end = true;
+        self
     }
 
     /// Keeps `guard` until the stream is dropped.
@@ -110,16 +132,19 @@ impl H2Stream {
         let n = self.pending.len().min(buf.remaining());
         buf.put_slice(&self.pending[..n]);
         self.pending.advance(n);
-        self.recv
-            .flow_control()
-            .release_capacity(n)
-            .map_err(h2_io_error)
+        match self.recv.as_mut() {
+            Some(recv) => recv.flow_control().release_capacity(n).map_err(h2_io_error),
+            None => Ok(()),
+        }
     }
 
     /// The error for a send stream that `h2` says is closed: the peer's
     /// reset if there was one, else a broken pipe.
     fn closed_error(&mut self, cx: &mut Context<'_>) -> io::Error {
-        match self.send.poll_reset(cx) {
+        let Some(send) = self.send.as_mut() else {
+            return io::Error::new(io::ErrorKind::BrokenPipe, "the HTTP/2 stream is closed");
+        };
+        match send.poll_reset(cx) {
             // The peer's RST_STREAM, as `h2` reports it here: its reason.
             Poll::Ready(Ok(reason)) => {
                 io::Error::new(io::ErrorKind::ConnectionReset, h2::Error::from(reason))
@@ -135,26 +160,38 @@ impl H2Stream {
     /// Waits for send capacity; `Ok(n)`: `n > 0` bytes may be sent now.
     /// Asks for `want` bytes when there is none.
     fn poll_send_capacity(&mut self, cx: &mut Context<'_>, want: usize) -> Poll<io::Result<usize>> {
-        if self.write_done {
-            return Poll::Ready(Err(io::Error::new(
-                io::ErrorKind::BrokenPipe,
-                "write after shutdown on an HTTP/2 stream",
-            )));
-        }
+        let send = match self.send.as_mut() {
+            Some(send) if !self.write_done => send,
+            _ => {
+                return Poll::Ready(Err(io::Error::new(
+                    io::ErrorKind::BrokenPipe,
+                    "write after shutdown on an HTTP/2 stream",
+                )));
+            }
+        };
         loop {
-            let capacity = self.send.capacity();
+            let capacity = send.capacity();
             if capacity > 0 {
                 return Poll::Ready(Ok(capacity));
             }
             // The total requested; capacity is then assigned as the peer's
             // windows open, and `poll_capacity` says when.
-            self.send.reserve_capacity(want);
-            match ready!(self.send.poll_capacity(cx)) {
+            send.reserve_capacity(want);
+            match ready!(send.poll_capacity(cx)) {
                 Some(Ok(_)) => continue,
                 Some(Err(e)) => return Poll::Ready(Err(h2_io_error(e))),
                 None => return Poll::Ready(Err(self.closed_error(cx))),
             }
         }
+    }
+}
+
+impl H2Stream {
+    /// The send half, while there is one.
+    fn sender(&mut self) -> io::Result<&mut SendStream<Bytes>> {
+        self.send
+            .as_mut()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::BrokenPipe, "the HTTP/2 stream is closed"))
     }
 }
 
@@ -181,7 +218,7 @@ pub(crate) fn h2_io_error(e: h2::Error) -> io::Error {
 impl fmt::Debug for H2Stream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("H2Stream")
-            .field("stream_id", &self.send.stream_id().as_u32())
+            .field("stream_id", &self.stream_id)
             .field("pending", &self.pending.len())
             .field("read_done", &self.read_done)
             .field("write_done", &self.write_done)
@@ -207,7 +244,10 @@ impl AsyncRead for H2Stream {
             if this.read_done {
                 return Poll::Ready(Ok(()));
             }
-            match ready!(this.recv.poll_data(cx)) {
+            let Some(recv) = this.recv.as_mut() else {
+                return Poll::Ready(Ok(()));
+            };
+            match ready!(recv.poll_data(cx)) {
                 Some(Ok(data)) => this.pending = data,
                 Some(Err(e)) => return Poll::Ready(Err(h2_io_error(e))),
                 None => this.read_done = true,
@@ -227,7 +267,7 @@ impl AsyncWrite for H2Stream {
             return Poll::Ready(Ok(0));
         }
         let n = ready!(this.poll_send_capacity(cx, buf.len()))?.min(buf.len());
-        this.send
+        this.sender()?
             .send_data(Bytes::copy_from_slice(&buf[..n]), false)
             .map_err(h2_io_error)?;
         Poll::Ready(Ok(n))
@@ -260,7 +300,7 @@ impl AsyncWrite for H2Stream {
             room -= take;
         }
         let n = data.len();
-        this.send
+        this.sender()?
             .send_data(data.freeze(), false)
             .map_err(h2_io_error)?;
         Poll::Ready(Ok(n))
@@ -283,9 +323,18 @@ impl AsyncWrite for H2Stream {
             return Poll::Ready(Ok(()));
         }
         this.write_done = true;
+        if this.quiet_end {
+            // Both halves go: `h2` then resets the stream (CANCEL) once
+            // what was sent before has left.
+            this.send = None;
+            this.recv = None;
+            this.pending = Bytes::new();
+            return Poll::Ready(Ok(()));
+        }
+        let send = this.sender()?;
         // Give back what was asked for and not used.
-        this.send.reserve_capacity(0);
-        match this.send.send_data(Bytes::new(), true) {
+        send.reserve_capacity(0);
+        match send.send_data(Bytes::new(), true) {
             Ok(()) => Poll::Ready(Ok(())),
             Err(e) => Poll::Ready(Err(match this.closed_error(cx) {
                 closed if closed.kind() == io::ErrorKind::BrokenPipe => h2_io_error(e),

@@ -206,8 +206,8 @@ async fn a_stalled_reader_stalls_only_its_own_stream() {
 async fn a_reset_stream_is_an_error_carrying_the_reason() {
     let (mut pair, _server) = pair().await;
     let (mut c, s) = pair.open().await;
-    let H2Stream { mut send, .. } = s;
-    send.send_reset(h2::Reason::CANCEL);
+    let H2Stream { send, .. } = s;
+    send.unwrap().send_reset(h2::Reason::CANCEL);
     let mut buf = [0u8; 8];
     let err = c.read(&mut buf).await.unwrap_err();
     assert_eq!(err.kind(), io::ErrorKind::ConnectionReset, "{err}");
