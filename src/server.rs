@@ -446,7 +446,7 @@ impl Responder {
             #[cfg(feature = "http2")]
             Responder::Http2(r) => {
                 let (headers, body) = rejection.parts();
-                r.answer(rejection.status, &headers, &body, false)
+                r.answer(rejection.status, &headers, &body, false).await
             }
         }
     }
@@ -471,7 +471,7 @@ impl Responder {
                 Ok(())
             }
             #[cfg(feature = "http2")]
-            Responder::Http2(r) => r.answer(status, headers, body, head_only),
+            Responder::Http2(r) => r.answer(status, headers, body, head_only).await,
         }
     }
 }

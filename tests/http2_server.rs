@@ -526,3 +526,58 @@ async fn a_client_ignoring_max_concurrent_streams_is_refused_past_it() {
     assert_eq!(refused.len() as u32, OPENED - LIMIT);
     assert!(answered.is_disjoint(&refused));
 }
+
+#[tokio::test]
+async fn an_answer_the_client_never_reads_ends_within_the_linger() {
+    // Over HTTP/1.1 an answer gets a bounded time to leave; over HTTP/2 a
+    // client that never opens its window must not hold the body (and the
+    // stream) for as long as the connection lives.
+    let (tx, mut results) = mpsc::unbounded_channel();
+    let listener = Listener::bind("127.0.0.1:0", AcceptOptions::default())
+        .await
+        .unwrap();
+    let addr = listener.local_addr();
+    tokio::spawn(listener.serve(move |incoming| {
+        let tx = tx.clone();
+        async move {
+            let page = vec![b'x'; 1 << 20];
+            let _ = tx.send(incoming.respond(200, "text/plain", &page).await);
+        }
+    }));
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    let (h2, _conn) = h2_client(tcp).await;
+    let request = http::Request::builder()
+        .uri("http://localhost/")
+        .body(())
+        .unwrap();
+    let mut h2 = h2.ready().await.unwrap();
+    let (response, _) = h2.send_request(request, true).unwrap();
+    // The head arrives; the body is never read, so the client's window
+    // (64 KiB) never opens past its first bytes.
+    let (_, body) = response.await.unwrap().into_parts();
+    let result = tokio::time::timeout(Duration::from_secs(20), results.recv())
+        .await
+        .expect("the answer waits for a client that never reads")
+        .unwrap();
+    assert!(
+        result.is_err(),
+        "1 MiB cannot have left through a 64 KiB window"
+    );
+    drop(body);
+    // A client that reads gets it all, on the same connection.
+    let request = http::Request::builder()
+        .uri("http://localhost/")
+        .body(())
+        .unwrap();
+    let mut h2 = h2.ready().await.unwrap();
+    let (response, _) = h2.send_request(request, true).unwrap();
+    let (_, mut body) = response.await.unwrap().into_parts();
+    let mut got = 0;
+    while let Some(chunk) = body.data().await {
+        let chunk = chunk.unwrap();
+        let _ = body.flow_control().release_capacity(chunk.len());
+        got += chunk.len();
+    }
+    assert_eq!(got, 1 << 20);
+    assert!(results.recv().await.unwrap().is_ok());
+}

@@ -25,13 +25,13 @@ use std::task::Poll;
 
 use bytes::Bytes;
 use h2::server::SendResponse;
-use h2::{Reason, RecvStream};
+use h2::{Reason, RecvStream, SendStream};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
 use super::listener::ErrorSink;
 use super::negotiate::judge;
-use super::{AcceptOptions, Incoming, Responder};
+use super::{AcceptOptions, Incoming, LINGER, Responder};
 use crate::connect::Transport;
 use crate::error::{Error, Result, TimeoutKind};
 use crate::handshake::server::{Request, reason_phrase};
@@ -69,7 +69,12 @@ impl Respond {
 
     /// Sends a final plain answer on the stream (with `Content-Length`;
     /// `head_only`: without the body) and ends it; the connection goes on.
-    pub(super) fn answer(
+    /// The body leaves as the client's window allows, within the same
+    /// [`LINGER`] as over HTTP/1.1: a client that does not read it by then
+    /// gets the stream reset (CANCEL), and the answer fails with
+    /// [`Error::Timeout`], so no one can keep a body queued for as long
+    /// as the connection lives.
+    pub(super) async fn answer(
         mut self,
         status: u16,
         headers: &[(String, String)],
@@ -86,14 +91,16 @@ impl Respond {
             .respond
             .send_response(response, empty)
             .map_err(h2_error)?;
-        if !empty {
-            // h2 queues the body and sends it as the client's window
-            // allows; an answer's body is the application's own and
-            // bounded by it.
-            send.send_data(Bytes::copy_from_slice(body), true)
-                .map_err(h2_error)?;
+        if empty {
+            return Ok(());
         }
-        Ok(())
+        match tokio::time::timeout(LINGER, send_body(&mut send, body)).await {
+            Ok(sent) => sent,
+            Err(_) => {
+                send.send_reset(Reason::CANCEL);
+                Err(Error::Timeout(TimeoutKind::Send))
+            }
+        }
     }
 
     /// Answers 200 (RFC 8441 section 5) with the agreed subprotocol and
@@ -125,6 +132,29 @@ impl Respond {
         let stream = H2Stream::new(send, self.body, self.link);
         Ok((Transport::Http2(Box::new(stream)), answer))
     }
+}
+
+/// Sends `body` and ends the stream, never more at once than the window
+/// the client opened (so h2 queues nothing beyond it).
+async fn send_body(send: &mut SendStream<Bytes>, body: &[u8]) -> Result<()> {
+    let mut rest = Bytes::copy_from_slice(body);
+    while !rest.is_empty() {
+        send.reserve_capacity(rest.len());
+        let granted = match poll_fn(|cx| send.poll_capacity(cx)).await {
+            Some(granted) => granted.map_err(h2_error)?,
+            None => {
+                return Err(Error::Io(std::io::Error::new(
+                    std::io::ErrorKind::BrokenPipe,
+                    "the HTTP/2 stream ended before its answer was sent",
+                )));
+            }
+        };
+        let chunk = rest.split_to(granted.min(rest.len()));
+        if !chunk.is_empty() {
+            send.send_data(chunk, rest.is_empty()).map_err(h2_error)?;
+        }
+    }
+    Ok(())
 }
 
 /// An answer head with `status` and `headers`, less those HTTP/2 forbids.
