@@ -14,11 +14,13 @@
 
 mod common;
 
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use wsock::server::{AcceptOptions, Listener};
 use wsock::{MessageWebSocket, MessageWebSocketControl, Received};
 
@@ -63,48 +65,78 @@ async fn h2c_chosen_by_the_preface_echoes() {
     ws.close().await;
 }
 
-/// A byte stream that writes one byte per write call, each after a pause:
-/// the preface (and all that follows) trickles in.
-struct Trickle(TcpStream);
+/// How many of the client's first bytes [`Trickle`] sends one at a time.
+const TRICKLED: usize = 40;
+/// Where [`Trickle`] stops until its gate opens: in the middle of the
+/// preface.
+const GATE_AT: usize = 8;
+
+/// A client stream whose first [`TRICKLED`] bytes leave one per write,
+/// each after a pause of its own (the task yields, so the server reads
+/// them as they come), stopping before byte [`GATE_AT`] until `gate` is
+/// sent to.
+struct Trickle {
+    tcp: TcpStream,
+    written: usize,
+    gate: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
+    pause: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl Trickle {
+    fn new(tcp: TcpStream, gate: oneshot::Receiver<()>) -> Trickle {
+        Trickle {
+            tcp,
+            written: 0,
+            gate: Some(Box::pin(async move {
+                let _ = gate.await;
+            })),
+            pause: None,
+        }
+    }
+}
 
 impl AsyncRead for Trickle {
     fn poll_read(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &mut tokio::io::ReadBuf<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.0).poll_read(cx, buf)
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.tcp).poll_read(cx, buf)
     }
 }
 
 impl AsyncWrite for Trickle {
     fn poll_write(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
         buf: &[u8],
-    ) -> std::task::Poll<std::io::Result<usize>> {
-        let n = buf.len().min(1);
-        let poll = std::pin::Pin::new(&mut self.0).poll_write(cx, &buf[..n]);
-        if poll.is_ready() {
-            // Not a timing assumption: it only spreads the bytes over
-            // separate segments (nodelay is on).
-            std::thread::sleep(Duration::from_millis(2));
+    ) -> Poll<std::io::Result<usize>> {
+        let this = &mut *self;
+        if this.written >= TRICKLED {
+            return Pin::new(&mut this.tcp).poll_write(cx, buf);
         }
-        poll
+        if this.written == GATE_AT
+            && let Some(gate) = &mut this.gate
+        {
+            ready!(gate.as_mut().poll(cx));
+            this.gate = None;
+        }
+        if let Some(pause) = &mut this.pause {
+            ready!(pause.as_mut().poll(cx));
+            this.pause = None;
+        }
+        let n = ready!(Pin::new(&mut this.tcp).poll_write(cx, &buf[..buf.len().min(1)]))?;
+        this.written += n;
+        this.pause = Some(Box::pin(tokio::time::sleep(Duration::from_millis(1))));
+        Poll::Ready(Ok(n))
     }
 
-    fn poll_flush(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.0).poll_flush(cx)
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.tcp).poll_flush(cx)
     }
 
-    fn poll_shutdown(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.0).poll_shutdown(cx)
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.tcp).poll_shutdown(cx)
     }
 }
 
@@ -113,14 +145,15 @@ async fn a_preface_sent_a_byte_at_a_time_is_still_http2() {
     let mut server = plain_server(AcceptOptions::default()).await;
     let tcp = TcpStream::connect(server.addr).await.unwrap();
     tcp.set_nodelay(true).unwrap();
-    // Also proves that other connections are accepted meanwhile: an
-    // HTTP/1.1 client is served while the trickle goes on.
+    let (open, gate) = oneshot::channel();
     let slow = tokio::spawn(async move {
-        let (mut h2, _conn) = h2_client(Trickle(tcp)).await;
+        let (mut h2, _conn) = h2_client(Trickle::new(tcp, gate)).await;
         let (answer, mut ws) = connect(&mut h2, "/ws", &[V13]).await;
         assert_eq!(answer.status, 200);
         ws.echo_text("slowly").await;
     });
+    // While that client sits in the middle of its preface, the listener
+    // serves others: an HTTP/1.1 client gets its socket.
     let url = format!("ws://{}/ws", server.addr);
     let mut ws = MessageWebSocket::connect(&url, MessageWebSocketControl::default())
         .await
@@ -128,6 +161,10 @@ async fn a_preface_sent_a_byte_at_a_time_is_still_http2() {
     ws.send_text("quick").await.unwrap();
     assert!(matches!(ws.receive().await.unwrap(), Received::Message(_)));
     assert_eq!(server.versions.recv().await, Some(1));
+    assert!(!slow.is_finished(), "the gate is still shut");
+    // Then the rest of the preface trickles in, and it is HTTP/2 all the
+    // same: no byte was lost or misjudged.
+    open.send(()).unwrap();
     slow.await.unwrap();
     assert_eq!(server.versions.recv().await, Some(2));
 }
