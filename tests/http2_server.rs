@@ -618,3 +618,37 @@ async fn an_answer_the_client_never_reads_ends_within_the_linger() {
     assert_eq!(got, 1 << 20);
     assert!(results.recv().await.unwrap().is_ok());
 }
+
+#[tokio::test]
+async fn a_socket_that_is_not_read_stalls_only_its_own_stream() {
+    // The first socket's application never reads it; the client fills
+    // its stream with more than HTTP/2's default 64 KiB windows. The
+    // second socket on the same connection must still echo: the stalled
+    // one may take its own window, not the connection's.
+    let mut listener = Listener::bind("127.0.0.1:0", AcceptOptions::default())
+        .await
+        .unwrap();
+    let addr = listener.local_addr();
+    tokio::spawn(async move {
+        let stalled = listener.accept().await.unwrap().accept(None).await.unwrap();
+        let ws = listener.accept().await.unwrap().accept(None).await.unwrap();
+        tokio::spawn(common::echo(ws));
+        std::future::pending::<()>().await;
+        drop(stalled);
+    });
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    let (mut h2, _conn) = h2_client(tcp).await;
+    let (_, mut stalled) = connect(&mut h2, "/ws", &[V13]).await;
+    for _ in 0..32 {
+        stalled.send_frame(0x2, &[0u8; 16 << 10]);
+    }
+    // What the client sent reaches the server as far as it lets it.
+    stalled.send.reserve_capacity(1);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let (answer, mut ws) = connect(&mut h2, "/ws", &[V13]).await;
+    assert_eq!(answer.status, 200);
+    let text = "x".repeat(1000);
+    tokio::time::timeout(Duration::from_secs(10), ws.echo_text(&text))
+        .await
+        .expect("a socket nobody reads stalled the others");
+}

@@ -15,6 +15,11 @@
 //! thus lasts one to two timeouts), as an HTTP/1.1 connection that sends no
 //! request is.
 //!
+//! Each stream may receive [`STREAM_WINDOW`] ahead of its socket's reads,
+//! and the connection as much as all its streams together, so a socket
+//! whose application does not read holds that much and stalls only
+//! itself: the others on the connection go on.
+//!
 //! When the connection fails (the client vanishes, or breaks HTTP/2), the
 //! task ends and every socket on it fails with the error that ended it.
 
@@ -38,6 +43,13 @@ use crate::handshake::server::{Request, reason_phrase};
 use crate::http2::{H2Stream, LinkInfo, h2_io_error};
 use crate::information::UpgradeResponse;
 use crate::session::with_timeout;
+
+/// How much each stream may receive ahead of its socket's reads (its
+/// HTTP/2 window): what a socket whose application does not read holds.
+pub(super) const STREAM_WINDOW: u32 = 256 * 1024;
+
+/// The largest window HTTP/2 allows (RFC 9113 section 6.9.1).
+const MAX_WINDOW: u32 = (1 << 31) - 1;
 
 /// One request stream, waiting for its answer.
 #[derive(Debug)]
@@ -225,10 +237,13 @@ pub(super) async fn serve<T>(
 {
     let peer = link.peer_addr;
     let link = Arc::new(link);
+    let streams = options.http2_max_concurrent_streams.max(1);
     let mut builder = h2::server::Builder::new();
     builder
         .enable_connect_protocol()
-        .max_concurrent_streams(options.http2_max_concurrent_streams.max(1))
+        .max_concurrent_streams(streams)
+        .initial_window_size(STREAM_WINDOW)
+        .initial_connection_window_size(STREAM_WINDOW.saturating_mul(streams).min(MAX_WINDOW))
         .max_header_list_size(u32::try_from(options.limits.max_head_size).unwrap_or(u32::MAX));
     let handshake = with_timeout(options.request_timeout, TimeoutKind::Receive, async {
         builder.handshake::<T, Bytes>(io).await.map_err(h2_error)

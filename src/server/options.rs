@@ -76,7 +76,10 @@ pub struct AcceptOptions {
     /// may have open at once, announced as SETTINGS_MAX_CONCURRENT_STREAMS:
     /// the client's h2 stack refuses more, and a stream opened past it
     /// anyway is reset with REFUSED_STREAM. Default 100 (the value RFC 9113
-    /// recommends as the least); 0 is raised to 1.
+    /// recommends as the least); 0 is raised to 1. Each stream may receive
+    /// 256 KiB ahead of its socket's reads and the connection that much
+    /// per stream, so that a socket nobody reads stalls only itself: what
+    /// an HTTP/2 connection may hold is 256 KiB times this.
     #[cfg(feature = "http2")]
     pub http2_max_concurrent_streams: u32,
 }
