@@ -300,10 +300,11 @@ pub(super) async fn serve<T>(
         match driving(&mut conn, tx.send(incoming)).await {
             Ok(Ok(())) => {}
             // The listener is gone: finish what runs, take no more.
-            Ok(Err(_)) => {
+            Ok(Err(_)) if !closing => {
                 conn.graceful_shutdown();
                 closing = true;
             }
+            Ok(Err(_)) => {}
             Err(end) => return report_end(end, peer, &errors),
         }
         drop(permit);
