@@ -481,6 +481,9 @@ impl From<io::Error> for Error {
         if let Some(h2) = e.get_ref().and_then(|i| i.downcast_ref::<h2::Error>()) {
             return Error::Http2(Http2Error::of(h2));
         }
+        if let Some(h2) = e.get_ref().and_then(|i| i.downcast_ref::<Http2Error>()) {
+            return Error::Http2(h2.clone());
+        }
         let wrapped = e
             .get_ref()
             .is_some_and(|i| i.is::<rustls::Error>() || i.is::<ProtocolError>());

@@ -408,3 +408,121 @@ async fn a_stalled_reader_stalls_only_its_own_socket() {
     }
     assert_eq!(server.connections.load(Ordering::SeqCst), 1);
 }
+
+/// Timeouts, keep-alive and statistics run over the stream as over TCP.
+#[tokio::test]
+async fn timeouts_keep_alive_and_statistics_work_over_http2() {
+    let server = echo_server().await;
+    let url = format!("ws://{}/", server.addr);
+    let mut c = exact();
+    c.receive_timeout = Some(Duration::from_millis(200));
+    let mut ws = MessageWebSocket::connect(&url, c).await.unwrap();
+    // Nothing comes: the receive times out, and the socket goes on.
+    let e = ws.receive().await.unwrap_err();
+    assert!(
+        matches!(e, Error::Timeout(wsock::TimeoutKind::Receive)),
+        "{e:?}"
+    );
+    assert!(e.is_socket_usable());
+    ws.send_text("after the timeout").await.unwrap();
+    assert_eq!(recv(&mut ws).await.as_text().unwrap(), "after the timeout");
+    assert!(ws.information().bytes_sent() >= 17);
+    ws.close(1000, "").await.unwrap();
+
+    // Keep-alive: pings go out while a receive waits, and their pongs
+    // come back (the only bytes, before any message).
+    let mut c = exact();
+    c.keep_alive_interval = Some(Duration::from_millis(50));
+    c.keep_alive_timeout = Some(Duration::from_secs(5));
+    let mut ws = MessageWebSocket::connect(&url, c).await.unwrap();
+    let waited = tokio::time::timeout(Duration::from_millis(400), ws.receive()).await;
+    assert!(waited.is_err(), "{waited:?}");
+    let info = ws.information();
+    assert!(info.bytes_sent() > 0 && info.bytes_received() > 0);
+    ws.send_text("alive").await.unwrap();
+    assert_eq!(recv(&mut ws).await.as_text().unwrap(), "alive");
+}
+
+/// Basic credentials go in a second CONNECT on the same connection when
+/// the first is answered 401.
+#[tokio::test]
+async fn a_401_is_answered_with_the_credential_on_a_new_stream() {
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let handler = h2peer::handler(move |req, mut respond| {
+        let log = log.clone();
+        async move {
+            let auth = req
+                .headers()
+                .get("authorization")
+                .map(|v| v.to_str().unwrap().to_owned());
+            log.lock().unwrap().push(auth.clone());
+            if auth.as_deref() == Some("Basic YWxpY2U6c2VjcmV0") {
+                return Stream::answer(req, respond, &[]).echo().await;
+            }
+            let response = http::Response::builder()
+                .status(401)
+                .header("www-authenticate", "Basic realm=\"test\"")
+                .body(())
+                .unwrap();
+            let _ = respond.send_response(response, true);
+        }
+    });
+    let ca = common::tls::Ca::new();
+    let mut options = Options::new(handler);
+    options.tls = Some(h2peer::tls(&ca, &[b"h2"]));
+    let server = h2peer::start(options).await;
+    let url = format!("wss://localhost:{}/", server.addr.port());
+    let mut c = tls_control(&ca, HttpVersionPolicy::RequestVersionExact);
+    c.server_credential = Some(wsock::Credential::new("alice", "secret"));
+    let mut ws = MessageWebSocket::connect(&url, c).await.unwrap();
+    ws.send_text("in").await.unwrap();
+    assert_eq!(recv(&mut ws).await.as_text().unwrap(), "in");
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen, vec![None, Some("Basic YWxpY2U6c2VjcmV0".to_owned())]);
+    assert_eq!(server.connections.load(Ordering::SeqCst), 1);
+}
+
+/// "Or lower" over ws:// is HTTP/1.1 (as in .NET): our own HTTP/1.1
+/// server role answers it.
+#[cfg(feature = "server")]
+#[tokio::test]
+async fn or_lower_over_ws_is_http11() {
+    let addr = common::echo_server(wsock::server::AcceptOptions::default()).await;
+    let url = format!("ws://{addr}/");
+    let mut ws = MessageWebSocket::connect(&url, control(HttpVersionPolicy::RequestVersionOrLower))
+        .await
+        .unwrap();
+    assert_eq!(ws.information().http_version(), HttpVersion::Http11);
+    ws.send_text("plain").await.unwrap();
+    assert_eq!(recv(&mut ws).await.as_text().unwrap(), "plain");
+    // Requiring HTTP/2 there (prior knowledge) fails against a server
+    // that speaks HTTP/1.1 only: it does not understand the preface.
+    let e = MessageWebSocket::connect(&url, exact()).await.unwrap_err();
+    assert_ne!(e.status(), WebErrorStatus::Unknown, "{}", e.report());
+}
+
+#[tokio::test]
+async fn an_abrupt_goaway_fails_open_sockets_with_its_code() {
+    let server = echo_server().await;
+    let url = format!("ws://{}/", server.addr);
+    let mut sockets = Vec::new();
+    for _ in 0..3 {
+        sockets.push(MessageWebSocket::connect(&url, exact()).await.unwrap());
+    }
+    server.goaway_abruptly();
+    for ws in &mut sockets {
+        let e = receive_error(ws).await;
+        assert!(
+            matches!(e, Error::Http2(Http2Error::GoAway(11))),
+            "{e:?}: {}",
+            e.report()
+        );
+        assert_eq!(e.status(), WebErrorStatus::ConnectionAborted);
+    }
+    // The next socket opens a new connection.
+    let mut ws = MessageWebSocket::connect(&url, exact()).await.unwrap();
+    ws.send_text("again").await.unwrap();
+    assert_eq!(recv(&mut ws).await.as_text().unwrap(), "again");
+    assert_eq!(server.connections.load(Ordering::SeqCst), 2);
+}

@@ -22,6 +22,9 @@ pub(crate) const STREAM_WINDOW: u32 = 256 * 1024;
 /// streams whose readers stall do not stall the others before that many.
 pub(crate) const CONNECTION_WINDOW: u32 = 64 * STREAM_WINDOW;
 
+/// SETTINGS_MAX_HEADER_LIST_SIZE: 64 KiB of response headers.
+const MAX_HEADER_LIST: u32 = 64 * 1024;
+
 /// ALPN's name for HTTP/2 over TLS.
 const H2: &[u8] = b"h2";
 const HTTP11: &[u8] = b"http/1.1";
@@ -83,6 +86,9 @@ pub(crate) async fn dial(target: &Target, opts: &ConnectOptions, exact: bool) ->
         .initial_connection_window_size(CONNECTION_WINDOW)
         // No server push: nothing here would read it.
         .enable_push(false)
+        // The answer's headers: as much as an HTTP/1.1 head may hold here
+        // (RFC 9113's accounting adds 32 bytes a field).
+        .max_header_list_size(MAX_HEADER_LIST)
         .handshake::<_, Bytes>(io)
         .await
         .map_err(h2_error)?;

@@ -33,6 +33,7 @@ use tokio::sync::Notify;
 use super::LinkInfo;
 use crate::connect::{ConnectOptions, ProxyServer, Target, Transport};
 use crate::credential::Credential;
+use crate::error::Http2Error;
 
 /// How long a connection without streams stays open for the next socket:
 /// 30 s.
@@ -226,7 +227,12 @@ impl Pool {
     /// there is room) and leases its first stream.
     pub(crate) fn add(&'static self, key: Key, dialed: Dialed) -> Lease {
         let state = Arc::new(ConnState::default());
-        tokio::spawn(drive(dialed.connection, state.clone(), self));
+        tokio::spawn(drive(
+            dialed.connection,
+            state.clone(),
+            dialed.link.clone(),
+            self,
+        ));
         let entry = Entry {
             key,
             send: dialed.send,
@@ -280,15 +286,22 @@ mod tests;
 async fn drive(
     connection: Connection<Transport, Bytes>,
     state: Arc<ConnState>,
+    link: Arc<LinkInfo>,
     pool: &'static Pool,
 ) {
     let mut connection = pin!(connection);
     let mut idle = pin!(retire_when_idle(&state, pool));
     let mut retired = false;
     poll_fn(|cx| {
-        // Ends with the connection: an error reaches every stream as
-        // theirs, so the outcome itself has no one else to tell.
-        if connection.as_mut().poll(cx).is_ready() {
+        // Ends with the connection: its streams fail with it. A failure
+        // that says more than the broken pipe they see (a GOAWAY with an
+        // error code) is kept for them to report.
+        if let Poll::Ready(outcome) = connection.as_mut().poll(cx) {
+            if let Err(e) = outcome
+                && !e.is_io()
+            {
+                let _ = link.failure.set(Http2Error::of(&e));
+            }
             return Poll::Ready(());
         }
         if !retired && idle.as_mut().poll(cx).is_ready() {

@@ -26,7 +26,7 @@ use std::fmt;
 use std::io::{self, IoSlice};
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll, ready};
 
 use bytes::{Buf, Bytes, BytesMut};
@@ -35,6 +35,7 @@ use rustls::pki_types::CertificateDer;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use crate::connect::Transport;
+use crate::error::Http2Error;
 
 /// What a stream reports of the connection that carries it: the TCP
 /// connection's addresses and the TLS peer's certificate chain. Taken from
@@ -48,6 +49,10 @@ pub(crate) struct LinkInfo {
     pub(crate) peer_addr: Option<SocketAddr>,
     /// The chain the peer presented over TLS, if any.
     pub(crate) peer_certificates: Option<Vec<CertificateDer<'static>>>,
+    /// How the connection ended, when that says more than what its streams
+    /// see (a GOAWAY with an error code, then the end of TCP, reaches the
+    /// streams as a broken pipe); set by whoever drives the connection.
+    pub(crate) failure: OnceLock<Http2Error>,
 }
 
 impl LinkInfo {
@@ -57,6 +62,7 @@ impl LinkInfo {
             local_addr: io.local_addr(),
             peer_addr: io.peer_addr(),
             peer_certificates: io.peer_certificates(),
+            failure: OnceLock::new(),
         }
     }
 }
@@ -149,7 +155,7 @@ impl H2Stream {
             Poll::Ready(Ok(reason)) => {
                 io::Error::new(io::ErrorKind::ConnectionReset, h2::Error::from(reason))
             }
-            Poll::Ready(Err(e)) => h2_io_error(e),
+            Poll::Ready(Err(e)) => self.fail(e),
             Poll::Pending => io::Error::new(
                 io::ErrorKind::BrokenPipe,
                 "the HTTP/2 stream is closed for sending",
@@ -179,14 +185,30 @@ impl H2Stream {
             send.reserve_capacity(want);
             match ready!(send.poll_capacity(cx)) {
                 Some(Ok(_)) => continue,
-                Some(Err(e)) => return Poll::Ready(Err(h2_io_error(e))),
+                Some(Err(e)) => return Poll::Ready(Err(failed(&self.link, e))),
                 None => return Poll::Ready(Err(self.closed_error(cx))),
             }
         }
     }
 }
 
+/// `e` as an [`io::Error`] ([`h2_io_error`]), or the connection's
+/// recorded failure when `e` is only the broken pipe it left behind.
+fn failed(link: &LinkInfo, e: h2::Error) -> io::Error {
+    match link.failure.get() {
+        Some(failure) if e.is_io() => {
+            io::Error::new(io::ErrorKind::ConnectionAborted, failure.clone())
+        }
+        _ => h2_io_error(e),
+    }
+}
+
 impl H2Stream {
+    /// [`failed`] on this stream's connection.
+    fn fail(&self, e: h2::Error) -> io::Error {
+        failed(&self.link, e)
+    }
+
     /// The send half, while there is one.
     fn sender(&mut self) -> io::Result<&mut SendStream<Bytes>> {
         self.send
@@ -249,7 +271,7 @@ impl AsyncRead for H2Stream {
             };
             match ready!(recv.poll_data(cx)) {
                 Some(Ok(data)) => this.pending = data,
-                Some(Err(e)) => return Poll::Ready(Err(h2_io_error(e))),
+                Some(Err(e)) => return Poll::Ready(Err(this.fail(e))),
                 None => this.read_done = true,
             }
         }

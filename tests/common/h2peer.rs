@@ -66,6 +66,7 @@ pub(crate) struct H2Server {
     /// TCP connections accepted so far.
     pub(crate) connections: Arc<AtomicUsize>,
     goaway: Arc<Notify>,
+    abort: Arc<Notify>,
     tasks: Arc<Mutex<Vec<AbortHandle>>>,
     listener: AbortHandle,
 }
@@ -74,6 +75,12 @@ impl H2Server {
     /// Says GOAWAY on every open connection (graceful: open streams go on).
     pub(crate) fn goaway(&self) {
         self.goaway.notify_waiters();
+    }
+
+    /// Says GOAWAY with ENHANCE_YOUR_CALM on every open connection and
+    /// closes it: its streams end with it.
+    pub(crate) fn goaway_abruptly(&self) {
+        self.abort.notify_waiters();
     }
 
     /// Stops listening and drops every connection at once (their TCP
@@ -91,9 +98,11 @@ pub(crate) async fn start(options: Options) -> H2Server {
     let addr = listener.local_addr().unwrap();
     let connections = Arc::new(AtomicUsize::new(0));
     let goaway = Arc::new(Notify::new());
+    let abort = Arc::new(Notify::new());
     let tasks = Arc::new(Mutex::new(Vec::new()));
     let options = Arc::new(options);
     let (count, notify, spawned) = (connections.clone(), goaway.clone(), tasks.clone());
+    let aborting = abort.clone();
     let accept = tokio::spawn(async move {
         loop {
             let Ok((tcp, _)) = listener.accept().await else {
@@ -102,6 +111,7 @@ pub(crate) async fn start(options: Options) -> H2Server {
             count.fetch_add(1, Ordering::SeqCst);
             let options = options.clone();
             let notify = notify.clone();
+            let aborting = aborting.clone();
             let task = tokio::spawn(async move {
                 match &options.tls {
                     Some(acceptor) => {
@@ -109,12 +119,12 @@ pub(crate) async fn start(options: Options) -> H2Server {
                             return;
                         };
                         if tls.get_ref().1.alpn_protocol() == Some(b"h2") {
-                            serve(tls, &options, notify).await;
+                            serve(tls, &options, notify, aborting).await;
                         } else {
                             http11_echo(tls).await;
                         }
                     }
-                    None => serve(tcp, &options, notify).await,
+                    None => serve(tcp, &options, notify, aborting).await,
                 }
             });
             spawned.lock().unwrap().push(task.abort_handle());
@@ -124,6 +134,7 @@ pub(crate) async fn start(options: Options) -> H2Server {
         addr,
         connections,
         goaway,
+        abort,
         tasks,
         listener: accept.abort_handle(),
     }
@@ -157,7 +168,7 @@ pub(crate) fn tls(ca: &super::tls::Ca, alpn: &[&[u8]]) -> tokio_rustls::TlsAccep
     tokio_rustls::TlsAcceptor::from(Arc::new(config))
 }
 
-async fn serve<T>(io: T, options: &Options, goaway: Arc<Notify>)
+async fn serve<T>(io: T, options: &Options, goaway: Arc<Notify>, abort: Arc<Notify>)
 where
     T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -184,6 +195,10 @@ where
             _ = goaway.notified(), if !said_goaway => {
                 said_goaway = true;
                 conn.graceful_shutdown();
+            }
+            _ = abort.notified(), if !said_goaway => {
+                said_goaway = true;
+                conn.abrupt_shutdown(h2::Reason::ENHANCE_YOUR_CALM);
             }
         }
     }
@@ -295,9 +310,10 @@ impl Stream {
     }
 
     /// Echoes frames until the client's close (echoed too), then ends the
-    /// stream.
+    /// stream. A ping is answered with a pong.
     pub(crate) async fn echo(mut self) {
         while let Some((b0, payload)) = self.read_frame().await {
+            let b0 = if b0 & 0x0F == 9 { 0x8A } else { b0 };
             if !self.write(&frame(b0, &payload)).await {
                 return;
             }
