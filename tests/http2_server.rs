@@ -652,3 +652,39 @@ async fn a_socket_that_is_not_read_stalls_only_its_own_stream() {
         .await
         .expect("a socket nobody reads stalled the others");
 }
+
+#[tokio::test]
+async fn a_stream_reset_by_the_client_fails_its_socket_only() {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let listener = Listener::bind("127.0.0.1:0", AcceptOptions::default())
+        .await
+        .unwrap();
+    let addr = listener.local_addr();
+    tokio::spawn(listener.serve(move |incoming| {
+        let tx = tx.clone();
+        async move {
+            let mut ws = incoming.accept(None).await.unwrap();
+            loop {
+                match ws.receive().await {
+                    Ok(Received::Message(m)) => ws.send_message(&m).await.unwrap(),
+                    other => return drop(tx.send(other.map(|_| ()))),
+                }
+            }
+        }
+    }));
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    let (mut h2, _conn) = h2_client(tcp).await;
+    let (_, mut reset) = connect(&mut h2, "/ws", &[V13]).await;
+    let (_, mut other) = connect(&mut h2, "/ws", &[V13]).await;
+    reset.echo_text("before").await;
+    reset.send.send_reset(h2::Reason::CANCEL);
+    let e = rx.recv().await.unwrap().unwrap_err();
+    assert_eq!(e.status(), wsock::WebErrorStatus::ConnectionReset);
+    assert!(
+        e.report()
+            .contains("the peer reset the HTTP/2 stream (CANCEL)"),
+        "{}",
+        e.report()
+    );
+    other.echo_text("the other socket goes on").await;
+}
