@@ -408,6 +408,13 @@ impl Incoming {
     /// and `Connection: close` are added, and any given are left out) and
     /// closes the connection. A `HEAD` request gets the headers only.
     ///
+    /// Over HTTP/2 the answer ends its stream only (the connection goes
+    /// on), headers HTTP/2 forbids (`Connection`, `Keep-Alive`,
+    /// `Transfer-Encoding`, `Upgrade`) are left out, and a body the client
+    /// has not let through its window within 2 s (as over HTTP/1.1) is
+    /// abandoned: the stream is reset and this fails with
+    /// [`Error::Timeout`].
+    ///
     /// Fails with [`Error::InvalidArgument`], sending nothing, for a status
     /// outside 200-599 or a header that is not a token name with a value
     /// free of control characters.
