@@ -21,14 +21,15 @@ pub enum Http2Error {
         "the server does not take WebSockets over HTTP/2 (no SETTINGS_ENABLE_CONNECT_PROTOCOL)"
     )]
     NoExtendedConnect,
-    /// The server reset the socket's stream (RST_STREAM) with this HTTP/2
-    /// error code. [`WebErrorStatus::ConnectionReset`].
-    #[error("the server reset the HTTP/2 stream ({})", code_name(*.0))]
+    /// The peer (the server; the client, for a socket of the server role)
+    /// reset the socket's stream (RST_STREAM) with this HTTP/2 error code.
+    /// [`WebErrorStatus::ConnectionReset`].
+    #[error("the peer reset the HTTP/2 stream ({})", code_name(*.0))]
     StreamReset(u32),
-    /// The server ended the HTTP/2 connection (GOAWAY) with this error
-    /// code, before or while the socket used it.
+    /// The peer (as above) ended the HTTP/2 connection (GOAWAY) with this
+    /// error code, before or while the socket used it.
     /// [`WebErrorStatus::ConnectionAborted`].
-    #[error("the server ended the HTTP/2 connection (GOAWAY, {})", code_name(*.0))]
+    #[error("the peer ended the HTTP/2 connection (GOAWAY, {})", code_name(*.0))]
     GoAway(u32),
     /// The HTTP/2 connection failed (a protocol error of either side, a
     /// connection this side ended); the code, if one was sent, and what

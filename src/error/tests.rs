@@ -212,11 +212,11 @@ fn http2_errors_have_their_status() {
     }
     assert_eq!(
         Http2Error::StreamReset(8).to_string(),
-        "the server reset the HTTP/2 stream (CANCEL)"
+        "the peer reset the HTTP/2 stream (CANCEL)"
     );
     assert_eq!(
         Http2Error::GoAway(0x99).to_string(),
-        "the server ended the HTTP/2 connection (GOAWAY, error code 0x99)"
+        "the peer ended the HTTP/2 connection (GOAWAY, error code 0x99)"
     );
 }
 

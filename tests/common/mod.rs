@@ -4,6 +4,8 @@
 
 #[cfg(feature = "http2")]
 pub(crate) mod h2peer;
+#[cfg(all(feature = "server", feature = "http2"))]
+pub(crate) mod h2ws;
 pub(crate) mod raw;
 pub(crate) mod reconnect;
 pub(crate) mod tls;
