@@ -4,6 +4,13 @@
 //! echoes every message until the client closes, and the close is answered
 //! with the client's own code (the core does that for any close).
 //!
+//! Both are served over HTTP/1.1 and over HTTP/2 (with the `http2` feature,
+//! on by default): with `--cert`/`--key` a browser that picks `h2` by ALPN
+//! loads the page over HTTP/2 and opens the socket as an extended CONNECT
+//! on the same connection (RFC 8441); without TLS, an HTTP/2 client with
+//! prior knowledge (h2c) gets the same. Each socket's HTTP version goes to
+//! standard error (`SOCKET ... over HTTP/2`).
+//!
 //! ```text
 //! cargo run --example echo_server -- 127.0.0.1:8080
 //! cargo run --example echo_server -- 127.0.0.1:8443 --cert cert.pem --key key.pem   # wss:// and https://
@@ -89,7 +96,9 @@ async fn serve(incoming: Incoming) {
 /// Echoes messages (text as text, binary as binary) until the client
 /// closes; its close was answered with its own code by then.
 async fn echo(incoming: Incoming) -> wsock::Result<()> {
+    let peer = incoming.peer_addr().map_or("?".into(), |p| p.to_string());
     let mut ws = incoming.accept(None).await?;
+    eprintln!("SOCKET {peer} over {}", ws.information().http_version());
     loop {
         match ws.receive().await {
             Ok(Received::Message(m)) => ws.send_message(&m).await?,

@@ -25,6 +25,9 @@ use crate::handshake::client::{Request, parse_response_compact, response_body_le
 use crate::handshake::{
     HandshakeError, HttpResponse, Limits, generate_key_bytes, has_token, header_values,
 };
+use crate::http_version::HttpPlan;
+#[cfg(feature = "http2")]
+use crate::http2;
 use crate::information::{ConnectionFacts, Stats, UpgradeResponse};
 use crate::proto::deflate::{DeflateConfig, DeflateOptions};
 use crate::proto::{Config, Connection, Role};
@@ -303,6 +306,9 @@ struct Authorization {
 /// there is one and it was not sent yet, upgrades again with it: on the
 /// same connection if the server kept it usable, else on a new one (also
 /// when the kept one turns out to be closed before answering).
+///
+/// With HTTP/2 asked for ([`HttpPlan`]), the extended CONNECT of
+/// [`http2::client::open`] first; the HTTP/1.1 upgrade when that says so.
 async fn connect_and_upgrade(
     target: &Target,
     opts: &ClientOptions,
@@ -310,7 +316,36 @@ async fn connect_and_upgrade(
     headers: &[(String, String)],
     authorization: Option<Authorization>,
 ) -> Result<(Transport, SocketAddr, Agreed, BytesMut)> {
-    let (mut io, mut remote) = connect::open(target, connect).await?;
+    let plan = HttpPlan::of(opts.http_version, opts.http_version_policy, target.tls);
+    #[cfg(feature = "http2")]
+    let kept = match plan {
+        HttpPlan::Http11 => None,
+        plan => {
+            let exact = plan == HttpPlan::Http2Exact;
+            let auth = authorization
+                .as_ref()
+                .map(|a| (a.value.as_str(), a.up_front));
+            match http2::client::open(target, opts, connect, headers, auth, exact).await? {
+                http2::client::Opened::Socket(io, remote, agreed) => {
+                    return Ok((io, remote, agreed, BytesMut::new()));
+                }
+                http2::client::Opened::Http11(kept) => kept,
+            }
+        }
+    };
+    #[cfg(not(feature = "http2"))]
+    let kept = match plan {
+        HttpPlan::Http2Exact => {
+            return Err(Error::invalid(
+                "HTTP/2 was required, and this build has no HTTP/2 (feature http2)",
+            ));
+        }
+        _ => None,
+    };
+    let (mut io, mut remote) = match kept {
+        Some(kept) => kept,
+        None => connect::open(target, connect).await?,
+    };
     let mut sent = authorization
         .as_ref()
         .filter(|a| a.up_front)
@@ -348,11 +383,12 @@ async fn connect_and_upgrade(
     }
 }
 
-/// What a 101 agreed to, and the answer itself for the information.
-struct Agreed {
-    protocol: Option<String>,
-    deflate: Option<DeflateConfig>,
-    response: UpgradeResponse,
+/// What a 101 (or HTTP/2's 200) agreed to, and the answer itself for the
+/// information.
+pub(crate) struct Agreed {
+    pub(crate) protocol: Option<String>,
+    pub(crate) deflate: Option<DeflateConfig>,
+    pub(crate) response: UpgradeResponse,
 }
 
 /// How an upgrade request was answered.

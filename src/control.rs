@@ -22,6 +22,7 @@ use crate::connect::{CertificateOptions, ConnectOptions, ProxyConfig, Resolve};
 use crate::credential::Credential;
 use crate::error::{Error, Result};
 use crate::handshake::client::{is_reserved_header, validate_header};
+use crate::http_version::{HttpVersion, HttpVersionPolicy};
 use crate::proto::deflate::DeflateOptions;
 use crate::session::SessionOptions;
 
@@ -205,6 +206,22 @@ macro_rules! control {
             /// tells what the server agreed to; a server that declines
             /// leaves the connection uncompressed.
             pub deflate: Option<DeflateOptions>,
+            /// The HTTP version of the request (.NET `HttpVersion`).
+            /// Default [`HttpVersion::Http11`]: the upgrade of RFC 6455.
+            /// [`HttpVersion::Http2`] (feature `http2`) opens the socket
+            /// with RFC 8441's extended CONNECT on an HTTP/2 connection
+            /// that sockets to the same origin, with the same TLS
+            /// configuration and proxy, share; see
+            /// [`http_version_policy`](Self::http_version_policy) and the
+            /// README's "WebSockets over HTTP/2".
+            pub http_version: HttpVersion,
+            /// How strictly `http_version` is meant (.NET
+            /// `HttpVersionPolicy`). Default
+            /// [`HttpVersionPolicy::RequestVersionOrLower`]: HTTP/2 when
+            /// the server offers it (and WebSockets over it), else
+            /// HTTP/1.1. The table in [`HttpVersion`] says what each pair
+            /// does over `ws://` and `wss://`.
+            pub http_version_policy: HttpVersionPolicy,
             request_headers: Vec<(String, String)>,
         }
 
@@ -239,6 +256,8 @@ macro_rules! control {
                     proxy: None,
                     proxy_credential: None,
                     deflate: None,
+                    http_version: HttpVersion::Http11,
+                    http_version_policy: HttpVersionPolicy::RequestVersionOrLower,
                     request_headers: Vec::new(),
                 }
             }
@@ -303,6 +322,8 @@ macro_rules! control {
                     dangerous_send_secrets_across_origins: self
                         .dangerous_send_secrets_across_origins,
                     deflate: self.deflate.clone(),
+                    http_version: self.http_version,
+                    http_version_policy: self.http_version_policy,
                 }
             }
         }
@@ -385,6 +406,8 @@ pub(crate) struct ClientOptions {
     pub(crate) pre_authenticate: bool,
     pub(crate) allow_unencrypted_credentials: bool,
     pub(crate) deflate: Option<DeflateOptions>,
+    pub(crate) http_version: HttpVersion,
+    pub(crate) http_version_policy: HttpVersionPolicy,
 }
 
 impl ClientOptions {

@@ -19,6 +19,7 @@ use std::sync::Arc;
 use crate::connect::SocksError;
 use crate::handshake::{HandshakeError, HttpResponse};
 use crate::proto::ProtocolError;
+pub use http2::Http2Error;
 
 /// Result alias used throughout the crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -327,6 +328,13 @@ pub enum Error {
     #[error("I/O error")]
     Io(#[source] io::Error),
 
+    /// A WebSocket over HTTP/2 (RFC 8441) failed at the HTTP/2 layer: the
+    /// server offers no HTTP/2 (or no WebSockets over it) where it was
+    /// required, reset the stream, or ended or broke the connection. The
+    /// status is [`Http2Error::status`].
+    #[error("HTTP/2 error")]
+    Http2(#[source] Http2Error),
+
     /// The connection is closed (the close handshake finished, or the socket
     /// was closed by this side); no more data can be sent or received.
     #[error("the connection is closed")]
@@ -424,6 +432,7 @@ impl Error {
             Error::Socks(e) => e.status(),
             Error::Protocol(_) => WebErrorStatus::ConnectionAborted,
             Error::Io(e) => io_status(e),
+            Error::Http2(e) => e.status(),
             Error::ConnectionClosed => WebErrorStatus::Disconnected,
             Error::Canceled => WebErrorStatus::OperationCanceled,
             Error::PeerClosed { .. } => WebErrorStatus::ConnectionAborted,
@@ -468,6 +477,13 @@ impl From<io::Error> for Error {
     /// tokio-rustls reports them) as [`Error::Tls`], so that certificate
     /// problems get their own status.
     fn from(e: io::Error) -> Self {
+        #[cfg(feature = "http2")]
+        if let Some(h2) = e.get_ref().and_then(|i| i.downcast_ref::<h2::Error>()) {
+            return Error::Http2(Http2Error::of(h2));
+        }
+        if let Some(h2) = e.get_ref().and_then(|i| i.downcast_ref::<Http2Error>()) {
+            return Error::Http2(h2.clone());
+        }
         let wrapped = e
             .get_ref()
             .is_some_and(|i| i.is::<rustls::Error>() || i.is::<ProtocolError>());
@@ -554,6 +570,7 @@ pub(crate) fn tls_status(e: &rustls::Error) -> WebErrorStatus {
     }
 }
 
+mod http2;
 #[cfg(test)]
 mod tests;
 mod usability;

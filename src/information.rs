@@ -249,7 +249,8 @@ macro_rules! information_common {
                 self.facts.deflate.as_ref()
             }
 
-            /// The server's `101 Switching Protocols` answer: status,
+            /// The server's `101 Switching Protocols` answer (over HTTP/2,
+            /// its `200` to the extended CONNECT): status,
             /// reason phrase and every header, in order, as received (.NET
             /// `HttpResponseHeaders`; after redirects, the final 101). See
             /// [`UpgradeResponse`].
@@ -257,10 +258,23 @@ macro_rules! information_common {
                 &self.facts.http_response
             }
 
-            /// The status of the answer that opened the connection: 101
-            /// (.NET `HttpStatusCode`).
+            /// The status of the answer that opened the connection: 101,
+            /// or 200 over HTTP/2 (.NET `HttpStatusCode`).
             pub fn http_status(&self) -> u16 {
                 self.facts.http_response.status()
+            }
+
+            /// The HTTP version the socket runs over (.NET
+            /// `HttpResponseMessage.Version`): HTTP/2 for a socket opened
+            /// with RFC 8441's extended CONNECT (answered 200), HTTP/1.1
+            /// for one opened with RFC 6455's upgrade (answered 101). Only
+            /// HTTP/2 opens a WebSocket with a 200, only HTTP/1.1 with a
+            /// 101: the answer tells them apart.
+            pub fn http_version(&self) -> crate::HttpVersion {
+                match self.facts.http_response.status() {
+                    101 => crate::HttpVersion::Http11,
+                    _ => crate::HttpVersion::Http2,
+                }
             }
 
             /// The headers of the answer that opened the connection, as

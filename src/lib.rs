@@ -13,6 +13,9 @@ mod credential;
 mod error;
 mod events;
 pub mod handshake;
+#[cfg(feature = "http2")]
+mod http2;
+mod http_version;
 pub mod information;
 mod message;
 pub mod proto;
@@ -36,8 +39,9 @@ pub use control::{
     MessageType, MessageWebSocketControl, MessageWebSocketReceiveMode, StreamWebSocketControl,
 };
 pub use credential::Credential;
-pub use error::{Error, Result, TimeoutKind, WebErrorStatus, get_status};
+pub use error::{Error, Http2Error, Result, TimeoutKind, WebErrorStatus, get_status};
 pub use events::{ClosedEventArgs, MessageReceivedEventArgs, MessageWebSocketEvents};
+pub use http_version::{HttpVersion, HttpVersionPolicy};
 pub use information::{
     BandwidthStatistics, MessageWebSocketInformation, RoundTripTimeStatistics,
     StreamWebSocketInformation, UpgradeResponse,

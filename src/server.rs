@@ -37,6 +37,18 @@
 //! # }
 //! ```
 //!
+//! With the `http2` feature (on by default) the listener also speaks
+//! WebSockets over HTTP/2 (RFC 8441) on the same port: over TLS to clients
+//! that pick `h2` by ALPN, over plain TCP to those that open with the
+//! HTTP/2 connection preface. Each extended CONNECT (and each plain HTTP/2
+//! request) is an [`Incoming`] like any other, checked and accepted the same
+//! way ([`Incoming::http_version`] tells them apart); an accepted one is an
+//! ordinary [`MessageWebSocket`] or [`StreamWebSocket`] over its stream.
+//! One HTTP/2 connection carries many sockets: a task of its own drives it
+//! as long as it lives, closing a socket ends its stream only, and when the
+//! connection fails, each of its sockets fails with the error. See
+//! `AcceptOptions::http2` and `AcceptOptions::http2_max_concurrent_streams`.
+//!
 //! Without the listener, [`read_request`] works on any accepted stream: a
 //! `TcpStream`, a `tokio_rustls` server stream, or anything else that is
 //! `AsyncRead + AsyncWrite`.
@@ -47,9 +59,16 @@
 //! not make the kernel reset the connection before the client has read the
 //! answer.
 
+#[cfg(feature = "http2")]
+mod http2;
 mod listener;
+mod negotiate;
+mod options;
+#[cfg(feature = "http2")]
+mod sniff;
 
 pub use listener::{Listener, MAX_PENDING_CONNECTIONS};
+pub use options::AcceptOptions;
 
 use std::any::Any;
 use std::io;
@@ -62,95 +81,17 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::connect::Transport;
-use crate::control::{MessageType, MessageWebSocketReceiveMode};
 use crate::error::{Error, Result, TimeoutKind};
 use crate::handshake::client::validate_header;
-use crate::handshake::server::{Rejection, Request, Upgrade, check_upgrade, parse_request};
+use crate::handshake::server::{Rejection, Request, Upgrade, parse_request};
 use crate::handshake::server::{reason_phrase, write_accept, write_response};
 use crate::handshake::{HandshakeError, Limits};
 use crate::information::{ConnectionFacts, Stats, UpgradeResponse};
 use crate::message::MessageWebSocket;
-use crate::proto::deflate::DeflateOptions;
-use crate::proto::{Config, Connection, Role};
-use crate::session::{Session, SessionOptions, with_timeout};
+use crate::proto::Connection;
+use crate::session::{Session, with_timeout};
 use crate::stream::StreamWebSocket;
-
-/// Options of the server role (ASP.NET Core's `WebSocketOptions` and then
-/// some).
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct AcceptOptions {
-    /// The smallest read asked of the transport (ASP.NET Core
-    /// `ReceiveBufferSize`). Default 4 KiB; below 256 bytes it is raised to
-    /// 256, and 0 or more than 16 MiB fails the accept with
-    /// [`Error::InvalidArgument`] (the
-    /// client is answered 500).
-    pub receive_buffer_size: usize,
-    /// Origins allowed to upgrade, such as `https://example.com` (compared
-    /// case-insensitively, ASP.NET Core `AllowedOrigins`); empty: any. An
-    /// upgrade whose Origin header names another origin is refused with 403.
-    /// As in ASP.NET Core, a request without an Origin header passes: only
-    /// browsers send it, and they always do, while any other client could
-    /// send whatever it likes.
-    pub allowed_origins: Vec<String>,
-    /// Send a ping this often while the connection is open, so that proxies
-    /// keep it (ASP.NET Core `KeepAliveInterval`). Default 2 minutes;
-    /// `None`: never. The pings go out while the socket is polled (a
-    /// handler waiting in `receive`), as the client's
-    /// [`keep_alive_interval`](crate::MessageWebSocketControl::keep_alive_interval)
-    /// says.
-    pub keep_alive_interval: Option<Duration>,
-    /// Fail the connection when a keep-alive ping has had no pong for this
-    /// long (ASP.NET Core `KeepAliveTimeout`). Default `None`: wait.
-    pub keep_alive_timeout: Option<Duration>,
-    /// Largest message accepted. Default 64 MiB.
-    pub max_message_size: usize,
-    /// Largest frame accepted. Default 16 MiB.
-    pub max_frame_size: usize,
-    /// Type of what the accepted message socket sends by default.
-    pub message_type: MessageType,
-    /// Receive mode of the accepted message socket.
-    pub receive_mode: MessageWebSocketReceiveMode,
-    /// Time allowed to read the request head (and, with [`Listener`] over
-    /// TLS, for the TLS handshake before it). A head not complete by then
-    /// is answered with 408. Default 30 s.
-    pub request_timeout: Option<Duration>,
-    /// Send, receive and close timeouts of accepted sockets. Default: none
-    /// for send and receive (a server waits for its clients), 10 s for close.
-    pub send_timeout: Option<Duration>,
-    /// See `send_timeout`.
-    pub receive_timeout: Option<Duration>,
-    /// See `send_timeout`.
-    pub close_timeout: Option<Duration>,
-    /// Limits on the request head. A head larger than
-    /// [`Limits::max_head_size`] is answered with 431.
-    pub limits: Limits,
-    /// permessage-deflate (RFC 7692) to agree to when a client offers it:
-    /// the first acceptable offer is taken and these options applied to it.
-    /// `None` (the default): offers are declined.
-    pub deflate: Option<DeflateOptions>,
-}
-
-impl Default for AcceptOptions {
-    fn default() -> Self {
-        AcceptOptions {
-            receive_buffer_size: 4 * 1024,
-            allowed_origins: Vec::new(),
-            keep_alive_interval: Some(Duration::from_secs(120)),
-            keep_alive_timeout: None,
-            max_message_size: 64 << 20,
-            max_frame_size: 16 << 20,
-            message_type: MessageType::Binary,
-            receive_mode: MessageWebSocketReceiveMode::FullMessage,
-            request_timeout: Some(Duration::from_secs(30)),
-            send_timeout: None,
-            receive_timeout: None,
-            close_timeout: Some(Duration::from_secs(10)),
-            limits: Limits::default(),
-            deflate: None,
-        }
-    }
-}
+use negotiate::{agree, judge};
 
 /// How long a final HTTP answer may take to leave, together with reading
 /// and dropping what the client still sends after it.
@@ -159,14 +100,25 @@ const LINGER: Duration = Duration::from_secs(2);
 const LINGER_BYTES: usize = 256 * 1024;
 
 /// A request read from a client: an upgrade to accept or refuse, or a plain
-/// HTTP request to answer.
+/// HTTP request to answer. Over HTTP/1.1 it is its connection's; over
+/// HTTP/2 ([`Listener`] only) one stream of a connection that may carry
+/// many.
 #[derive(Debug)]
 pub struct Incoming {
-    io: Transport,
+    conn: Responder,
     request: Request,
     upgrade: std::result::Result<Upgrade, Rejection>,
-    leftover: BytesMut,
     options: AcceptOptions,
+}
+
+/// Where the answer goes.
+#[derive(Debug)]
+enum Responder {
+    /// The connection, and what the client sent after the request head.
+    Http1 { io: Transport, leftover: BytesMut },
+    /// One stream of an HTTP/2 connection.
+    #[cfg(feature = "http2")]
+    Http2(http2::Respond),
 }
 
 /// Reads one request head from `stream` (a `TcpStream`, a server
@@ -181,21 +133,25 @@ pub async fn read_request<S>(stream: S, options: AcceptOptions) -> Result<Incomi
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    read_transport(into_transport(stream), options)
+    let rd = BytesMut::with_capacity(1024);
+    read_transport(into_transport(stream), rd, options, Duration::ZERO)
         .await
         .map_err(|(e, _)| e)
 }
 
-/// As [`read_request`]; the error also tells whether the client sent any
-/// byte (a connection that never did is not worth reporting).
+/// As [`read_request`], after the client sent `rd` already (within
+/// `spent` of the request timeout); the error also tells whether the
+/// client sent any byte (a connection that never did is not worth
+/// reporting).
 pub(crate) async fn read_transport(
     mut io: Transport,
+    mut rd: BytesMut,
     options: AcceptOptions,
+    spent: Duration,
 ) -> std::result::Result<Incoming, (Error, bool)> {
     let limits = options.limits;
-    let mut rd = BytesMut::with_capacity(1024);
     let head = with_timeout(
-        options.request_timeout,
+        options.request_timeout.map(|t| t.saturating_sub(spent)),
         TimeoutKind::Receive,
         read_head(&mut io, &mut rd, &limits),
     )
@@ -215,17 +171,10 @@ pub(crate) async fn read_transport(
             return Err((e, said_something));
         }
     };
-    let mut upgrade = check_upgrade(&request);
-    if let Ok(up) = &upgrade
-        && !origin_allowed(&options.allowed_origins, up.origin.as_deref())
-    {
-        upgrade = Err(Rejection::new(403, "origin not allowed"));
-    }
     Ok(Incoming {
-        io,
+        upgrade: judge(&request, &options),
+        conn: Responder::Http1 { io, leftover: rd },
         request,
-        upgrade,
-        leftover: rd,
         options,
     })
 }
@@ -282,13 +231,6 @@ async fn finish(io: &mut Transport, out: &[u8]) -> io::Result<()> {
         .unwrap_or_else(|_| Err(io::ErrorKind::TimedOut.into()))
 }
 
-fn origin_allowed(allowed: &[String], origin: Option<&str>) -> bool {
-    match origin {
-        Some(o) if !allowed.is_empty() => allowed.iter().any(|a| a.eq_ignore_ascii_case(o)),
-        _ => true,
-    }
-}
-
 /// Reads a request and accepts it as a WebSocket (no subprotocol); a bad
 /// upgrade request is answered with its 400/403/426 and fails.
 pub async fn accept<S>(stream: S, options: AcceptOptions) -> Result<MessageWebSocket>
@@ -311,12 +253,31 @@ impl Incoming {
 
     /// The client's address (for TCP-based streams).
     pub fn peer_addr(&self) -> Option<SocketAddr> {
-        self.io.peer_addr()
+        match &self.conn {
+            Responder::Http1 { io, .. } => io.peer_addr(),
+            #[cfg(feature = "http2")]
+            Responder::Http2(r) => r.peer_addr(),
+        }
     }
 
     /// This side's address (for TCP-based streams).
     pub fn local_addr(&self) -> Option<SocketAddr> {
-        self.io.local_addr()
+        match &self.conn {
+            Responder::Http1 { io, .. } => io.local_addr(),
+            #[cfg(feature = "http2")]
+            Responder::Http2(r) => r.local_addr(),
+        }
+    }
+
+    /// The HTTP version the request came over: HTTP/2 for a stream of an
+    /// HTTP/2 connection (an extended CONNECT for a WebSocket, RFC 8441),
+    /// else HTTP/1.1 (HTTP/1.0 too). A socket accepted from it tells the
+    /// same in its information.
+    pub fn http_version(&self) -> crate::HttpVersion {
+        match self.request.version {
+            2 => crate::HttpVersion::Http2,
+            _ => crate::HttpVersion::Http11,
+        }
     }
 
     /// True when this is a valid WebSocket upgrade from an allowed origin.
@@ -363,81 +324,62 @@ impl Incoming {
     }
 
     pub(crate) async fn accept_session(
-        mut self,
+        self,
         protocol: Option<&str>,
     ) -> Result<(Session, ConnectionFacts)> {
-        let up = match &self.upgrade {
+        let Incoming {
+            conn,
+            upgrade,
+            options,
+            ..
+        } = self;
+        let up = match upgrade {
             Ok(up) => up,
             Err(rej) => {
-                let mut out = Vec::new();
-                rej.write(&mut out);
-                let _ = finish(&mut self.io, &out).await;
+                let _ = conn.refuse(&rej).await;
                 return Err(Error::invalid(format!(
                     "not a valid WebSocket upgrade: answered {} ({})",
                     rej.status, rej.reason
                 )));
             }
         };
-        if let Some(p) = protocol
-            && !up.protocols.iter().any(|o| o == p)
-        {
-            let mut out = Vec::new();
-            Rejection::new(500, "the server chose a subprotocol that was not offered")
-                .write(&mut out);
-            let _ = finish(&mut self.io, &out).await;
-            return Err(Error::invalid(format!("subprotocol {p:?} was not offered")));
-        }
-        let deflate = match (&self.options.deflate, &up.extensions) {
-            (Some(options), Some(offers)) => {
-                options
-                    .check()
-                    .map_err(|why| Error::invalid(format!("deflate: {why}")))?;
-                options.answer_offers(offers)
+        let agreed = match agree(&up, &options, protocol) {
+            Ok(agreed) => agreed,
+            Err((rej, e)) => {
+                let _ = conn.refuse(&rej).await;
+                return Err(e);
             }
-            _ => None,
         };
-        let o = &self.options;
-        let opts = SessionOptions {
-            send_timeout: o.send_timeout,
-            receive_timeout: o.receive_timeout,
-            close_timeout: o.close_timeout,
-            read_chunk: o.receive_buffer_size,
-            keep_alive_interval: o.keep_alive_interval,
-            keep_alive_timeout: o.keep_alive_timeout,
-            ..SessionOptions::default()
+        let extensions = agreed.extensions.as_deref();
+        let (io, leftover, http_response) = match conn {
+            Responder::Http1 { mut io, leftover } => {
+                let mut out = Vec::with_capacity(256);
+                write_accept(&up.key, protocol, extensions, &[], &mut out);
+                io.write_all(&out).await?;
+                io.flush().await?;
+                (io, leftover, UpgradeResponse::parse_sent(&out))
+            }
+            #[cfg(feature = "http2")]
+            Responder::Http2(r) => {
+                let (io, answer) = r.accept(protocol, extensions)?;
+                (io, BytesMut::new(), answer)
+            }
         };
-        if let Err(e) = opts.check() {
-            let mut out = Vec::new();
-            Rejection::new(500, "invalid server options").write(&mut out);
-            let _ = finish(&mut self.io, &out).await;
-            return Err(e);
-        }
-        let mut out = Vec::with_capacity(256);
-        let answer = deflate.as_ref().map(|(_, answer)| answer.as_str());
-        write_accept(&up.key, protocol, answer, &[], &mut out);
-        self.io.write_all(&out).await?;
-        self.io.flush().await?;
-        let deflate = deflate.map(|(agreed, _)| agreed);
-        let o = &self.options;
-        let mut config = Config::new(Role::Server);
-        config.max_frame_size = o.max_frame_size.min(o.max_message_size);
-        config.max_message_size = o.max_message_size;
-        config.deflate = deflate;
         let facts = ConnectionFacts {
-            local_address: self.io.local_addr(),
-            remote_address: self.io.peer_addr(),
+            local_address: io.local_addr(),
+            remote_address: io.peer_addr(),
             protocol: protocol.map(str::to_owned),
             server_certificates: Vec::new(),
             unsolicited_pong_interval: None,
             server_certificate_errors: Vec::new(),
-            deflate,
-            http_response: UpgradeResponse::parse_sent(&out),
+            deflate: agreed.deflate,
+            http_response,
         };
         let session = Session::new(
-            self.io,
-            Connection::new(config),
-            self.leftover,
-            opts,
+            io,
+            Connection::new(agreed.config),
+            leftover,
+            agreed.session,
             Arc::new(Stats::default()),
         );
         Ok((session, facts))
@@ -447,15 +389,12 @@ impl Incoming {
     /// what is wrong with it (400, 403 or 426 with `Sec-WebSocket-Version:
     /// 13`, see [`rejection`](Self::rejection)); a valid upgrade the
     /// application does not want gets 403.
-    pub async fn refuse(mut self) -> Result<()> {
+    pub async fn refuse(self) -> Result<()> {
         let rejection = match &self.upgrade {
             Err(rejection) => rejection.clone(),
             Ok(_) => Rejection::new(403, "upgrade refused"),
         };
-        let mut out = Vec::new();
-        rejection.write(&mut out);
-        finish(&mut self.io, &out).await?;
-        Ok(())
+        self.conn.refuse(&rejection).await
     }
 
     /// Answers the request as plain HTTP (status, content type, body) and
@@ -469,11 +408,18 @@ impl Incoming {
     /// and `Connection: close` are added, and any given are left out) and
     /// closes the connection. A `HEAD` request gets the headers only.
     ///
+    /// Over HTTP/2 the answer ends its stream only (the connection goes
+    /// on), headers HTTP/2 forbids (`Connection`, `Keep-Alive`,
+    /// `Transfer-Encoding`, `Upgrade`) are left out, and a body the client
+    /// has not let through its window within 2 s (as over HTTP/1.1) is
+    /// abandoned: the stream is reset and this fails with
+    /// [`Error::Timeout`].
+    ///
     /// Fails with [`Error::InvalidArgument`], sending nothing, for a status
     /// outside 200-599 or a header that is not a token name with a value
     /// free of control characters.
     pub async fn respond_with(
-        mut self,
+        self,
         status: u16,
         headers: &[(&str, &str)],
         body: &[u8],
@@ -489,13 +435,51 @@ impl Incoming {
                 .map_err(|why| Error::invalid(format!("header {name:?}: {why}")))?;
             owned.push((name.to_owned(), value.to_owned()));
         }
-        let mut out = Vec::with_capacity(128 + body.len());
-        write_response(status, reason_phrase(status), &owned, body, &mut out);
-        if self.request.method.eq_ignore_ascii_case("HEAD") {
-            out.truncate(out.len() - body.len());
+        let head_only = self.request.method.eq_ignore_ascii_case("HEAD");
+        self.conn.answer(status, &owned, body, head_only).await
+    }
+}
+
+impl Responder {
+    /// Sends `rejection` as the final answer.
+    async fn refuse(self, rejection: &Rejection) -> Result<()> {
+        match self {
+            Responder::Http1 { mut io, .. } => {
+                let mut out = Vec::new();
+                rejection.write(&mut out);
+                finish(&mut io, &out).await?;
+                Ok(())
+            }
+            #[cfg(feature = "http2")]
+            Responder::Http2(r) => {
+                let (headers, body) = rejection.parts();
+                r.answer(rejection.status, &headers, &body, false).await
+            }
         }
-        finish(&mut self.io, &out).await?;
-        Ok(())
+    }
+
+    /// Sends a plain HTTP answer (`head_only`: without its body) as the
+    /// final one.
+    async fn answer(
+        self,
+        status: u16,
+        headers: &[(String, String)],
+        body: &[u8],
+        head_only: bool,
+    ) -> Result<()> {
+        match self {
+            Responder::Http1 { mut io, .. } => {
+                let mut out = Vec::with_capacity(128 + body.len());
+                write_response(status, reason_phrase(status), headers, body, &mut out);
+                if head_only {
+                    out.truncate(out.len() - body.len());
+                }
+                finish(&mut io, &out).await?;
+                Ok(())
+            }
+            #[cfg(feature = "http2")]
+            Responder::Http2(r) => r.answer(status, headers, body, head_only).await,
+        }
     }
 }
 

@@ -516,9 +516,15 @@ impl Session {
     }
 
     /// After the close handshake, a client waits for the server to close
-    /// TCP first (RFC 6455 7.1.1); a reset counts as the end too.
+    /// TCP first (RFC 6455 7.1.1); a reset counts as the end too. Over an
+    /// HTTP/2 stream there is no TCP connection of the socket's own to
+    /// leave in TIME_WAIT at the server, so nothing to wait for.
     pub(crate) fn poll_peer_eof(&mut self, cx: &mut Context<'_>, side: Side) -> Poll<()> {
-        while !self.eof && !self.fin_wait_over && self.proto.config().role == proto::Role::Client {
+        while !self.eof
+            && !self.fin_wait_over
+            && self.proto.config().role == proto::Role::Client
+            && !self.io.is_http2()
+        {
             self.rd.clear();
             if ready!(self.poll_fill(cx, side)).is_err() {
                 break;

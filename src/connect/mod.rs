@@ -40,6 +40,8 @@ pub use addr::Resolve;
 pub(crate) use addr::{Target, order_addrs, resolve};
 pub use proxy::ProxyConfig;
 use proxy::ProxyKind;
+#[cfg(feature = "http2")]
+pub(crate) use proxy::ProxyServer;
 pub(crate) use proxy::parse_head;
 pub use socks::SocksError;
 pub(crate) use tls::{TlsSetup, setup as tls_setup};
@@ -69,6 +71,11 @@ pub(crate) enum Transport {
     ServerTls(Box<tokio_rustls::server::TlsStream<TcpStream>>),
     /// Any other stream.
     Other(Box<dyn AsyncReadWrite + Send + Unpin>),
+    /// One HTTP/2 stream (RFC 8441's extended CONNECT), in either role; it
+    /// keeps the addresses and TLS peer certificates of the connection
+    /// that carries it.
+    #[cfg(feature = "http2")]
+    Http2(Box<crate::http2::H2Stream>),
 }
 
 impl Transport {
@@ -79,7 +86,18 @@ impl Transport {
             Transport::ClientTls(s) => Some(s.get_ref().0),
             Transport::ServerTls(s) => Some(s.get_ref().0),
             Transport::Other(_) => None,
+            #[cfg(feature = "http2")]
+            Transport::Http2(_) => None,
         }
+    }
+
+    /// One HTTP/2 stream (RFC 8441), not a connection of its own.
+    pub(crate) fn is_http2(&self) -> bool {
+        #[cfg(feature = "http2")]
+        if let Transport::Http2(_) = self {
+            return true;
+        }
+        false
     }
 
     /// Plain TCP: waits until the socket is readable, so that a caller can
@@ -92,13 +110,23 @@ impl Transport {
         }
     }
 
-    /// This side's address, for TCP-based transports.
+    /// This side's address, for TCP-based transports (an HTTP/2 stream's
+    /// is its connection's).
     pub(crate) fn local_addr(&self) -> Option<SocketAddr> {
+        #[cfg(feature = "http2")]
+        if let Transport::Http2(s) = self {
+            return s.link().local_addr;
+        }
         self.tcp().and_then(|s| s.local_addr().ok())
     }
 
-    /// The peer's address, for TCP-based transports.
+    /// The peer's address, for TCP-based transports (an HTTP/2 stream's
+    /// is its connection's).
     pub(crate) fn peer_addr(&self) -> Option<SocketAddr> {
+        #[cfg(feature = "http2")]
+        if let Transport::Http2(s) = self {
+            return s.link().peer_addr;
+        }
         self.tcp().and_then(|s| s.peer_addr().ok())
     }
 
@@ -109,6 +137,8 @@ impl Transport {
             Transport::ClientTls(s) => s.get_ref().1.peer_certificates().map(<[_]>::to_vec),
             Transport::ServerTls(s) => s.get_ref().1.peer_certificates().map(<[_]>::to_vec),
             Transport::Tcp(_) | Transport::Other(_) => None,
+            #[cfg(feature = "http2")]
+            Transport::Http2(s) => s.link().peer_certificates.clone(),
         }
     }
 
@@ -127,6 +157,8 @@ impl Transport {
             Transport::ClientTls(s) => Pin::new(&mut **s),
             Transport::ServerTls(s) => Pin::new(&mut **s),
             Transport::Other(s) => Pin::new(&mut **s),
+            #[cfg(feature = "http2")]
+            Transport::Http2(s) => Pin::new(&mut **s),
         }
     }
 }
@@ -138,6 +170,8 @@ impl fmt::Debug for Transport {
             Transport::ClientTls(_) => "ClientTls",
             Transport::ServerTls(_) => "ServerTls",
             Transport::Other(_) => "Other",
+            #[cfg(feature = "http2")]
+            Transport::Http2(_) => "Http2",
         };
         f.debug_struct("Transport")
             .field("kind", &kind)
@@ -180,6 +214,8 @@ impl AsyncWrite for Transport {
             Transport::ClientTls(s) => s.is_write_vectored(),
             Transport::ServerTls(s) => s.is_write_vectored(),
             Transport::Other(s) => s.is_write_vectored(),
+            #[cfg(feature = "http2")]
+            Transport::Http2(s) => s.is_write_vectored(),
         }
     }
 

@@ -40,6 +40,12 @@ fn one_of_each() -> Vec<Error> {
         Error::Socks(SocksError::Malformed("version 0x48".into())),
         Error::Protocol(ProtocolError::InvalidUtf8),
         Error::Io(io("unexpected end of file")),
+        Error::Http2(Http2Error::NotNegotiated(Some("http/1.1".into()))),
+        Error::Http2(Http2Error::NotNegotiated(None)),
+        Error::Http2(Http2Error::NoExtendedConnect),
+        Error::Http2(Http2Error::StreamReset(8)),
+        Error::Http2(Http2Error::GoAway(0)),
+        Error::Http2(Http2Error::Connection(Some(1), "protocol error".into())),
         Error::ConnectionClosed,
         Error::Canceled,
         Error::PeerClosed {
@@ -64,6 +70,7 @@ fn one_of_each() -> Vec<Error> {
             | Error::Socks(_)
             | Error::Protocol(_)
             | Error::Io(_)
+            | Error::Http2(_)
             | Error::ConnectionClosed
             | Error::Canceled
             | Error::PeerClosed { .. }
@@ -180,4 +187,49 @@ fn a_reconnecting_socket_that_gave_up_tells_the_last_failure() {
         "gave up after 0 reconnection attempts: WebSocket handshake failed: server answered HTTP 403 Forbidden"
     );
     assert_eq!(Error::NotConnected.status(), WebErrorStatus::Disconnected);
+}
+
+#[test]
+fn http2_errors_have_their_status() {
+    let cases = [
+        (
+            Http2Error::NotNegotiated(None),
+            WebErrorStatus::HttpVersionNotSupported,
+        ),
+        (
+            Http2Error::NoExtendedConnect,
+            WebErrorStatus::HttpVersionNotSupported,
+        ),
+        (Http2Error::StreamReset(8), WebErrorStatus::ConnectionReset),
+        (Http2Error::GoAway(0), WebErrorStatus::ConnectionAborted),
+        (
+            Http2Error::Connection(None, "x".into()),
+            WebErrorStatus::ConnectionAborted,
+        ),
+    ];
+    for (e, status) in cases {
+        assert_eq!(Error::Http2(e.clone()).status(), status, "{e}");
+    }
+    assert_eq!(
+        Http2Error::StreamReset(8).to_string(),
+        "the peer reset the HTTP/2 stream (CANCEL)"
+    );
+    assert_eq!(
+        Http2Error::GoAway(0x99).to_string(),
+        "the peer ended the HTTP/2 connection (GOAWAY, error code 0x99)"
+    );
+}
+
+#[cfg(feature = "http2")]
+#[test]
+fn h2_errors_inside_io_errors_become_http2_errors() {
+    // As the HTTP/2 stream's send side reports a peer's RST_STREAM.
+    let reset = io::Error::new(
+        io::ErrorKind::ConnectionReset,
+        h2::Error::from(h2::Reason::REFUSED_STREAM),
+    );
+    match Error::from(reset) {
+        Error::Http2(Http2Error::StreamReset(7)) => {}
+        other => panic!("{other:?}"),
+    }
 }

@@ -18,7 +18,7 @@ impl Error {
     /// | [`NotConnected`](Error::NotConnected) | yes: a reconnecting socket between connections; a later call may find the next one |
     /// | [`GaveUp`](Error::GaveUp) | no: a reconnecting socket stopped trying |
     /// | [`Timeout`](Error::Timeout)`(`[`Close`](TimeoutKind::Close)`)`, `(`[`KeepAlive`](TimeoutKind::KeepAlive)`)` | no: the connection has failed |
-    /// | [`Io`](Error::Io) (a reset, an end without a close), [`Protocol`](Error::Protocol), [`Tls`](Error::Tls) | no |
+    /// | [`Io`](Error::Io) (a reset, an end without a close), [`Http2`](Error::Http2), [`Protocol`](Error::Protocol), [`Tls`](Error::Tls) | no |
     /// | [`ConnectionClosed`](Error::ConnectionClosed), [`PeerClosed`](Error::PeerClosed), [`Canceled`](Error::Canceled) (an abort) | no |
     /// | [`Resolve`](Error::Resolve), [`Connect`](Error::Connect), [`Handshake`](Error::Handshake), [`Proxy`](Error::Proxy), [`Socks`](Error::Socks), [`Timeout`](Error::Timeout)`(`[`Connect`](TimeoutKind::Connect)`)`, `(`[`ConnectAttempt`](TimeoutKind::ConnectAttempt)`)` | no: a connect that fails leaves no socket at all |
     ///
@@ -52,6 +52,7 @@ impl Error {
             | Error::Socks(_)
             | Error::Protocol(_)
             | Error::Io(_)
+            | Error::Http2(_)
             | Error::ConnectionClosed
             | Error::Canceled
             | Error::PeerClosed { .. }

@@ -227,6 +227,29 @@ pub(crate) fn parse_response_compact(
     )))
 }
 
+/// The checks of a 101 that also apply to RFC 8441's 200 over HTTP/2 (which
+/// has no `Upgrade`, `Connection` nor `Sec-WebSocket-Accept`): the
+/// subprotocol must be one offered, sent once, and extensions must have
+/// been offered, as [`parse_response`] says. Returns what was agreed,
+/// the extensions answer unchecked against the offer.
+#[cfg_attr(not(feature = "http2"), allow(dead_code))]
+pub(crate) fn check_agreement(
+    headers: &[httparse::Header<'_>],
+    req: &Request<'_>,
+) -> Result<Accepted, HandshakeError> {
+    let lossy = |name: &'static str| {
+        headers
+            .iter()
+            .filter(move |h| h.name.eq_ignore_ascii_case(name))
+            .map(|h| String::from_utf8_lossy(h.value))
+    };
+    Ok(Accepted {
+        protocol: chosen_protocol(lossy, req)?,
+        extensions: accepted_extensions(lossy, req)?,
+        headers: Vec::new(),
+    })
+}
+
 /// Header slots [`parse_response_compact`] keeps on the stack: the default
 /// [`Limits::max_headers`].
 const STACK_HEADERS: usize = 64;

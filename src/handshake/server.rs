@@ -24,11 +24,16 @@ pub struct Request {
     pub method: String,
     /// The request target (path and query).
     pub path: String,
-    /// All headers, in order.
+    /// All headers, in order. Over HTTP/2 the names are lower case, and
+    /// the `:authority` pseudo-header comes first as a `host` header (when
+    /// the request has no `host` of its own).
     pub headers: Vec<(String, String)>,
-    /// The HTTP minor version: 1 for HTTP/1.1, 0 for HTTP/1.0 (which
-    /// [`check_upgrade`] refuses). The default is 1.
+    /// The HTTP version: 1 for HTTP/1.1, 0 for HTTP/1.0 (which
+    /// [`check_upgrade`] refuses), 2 for HTTP/2. The default is 1.
     pub version: u8,
+    /// The `:protocol` pseudo-header of an HTTP/2 extended CONNECT (RFC
+    /// 8441), `websocket` for a WebSocket; `None` over HTTP/1.x.
+    pub protocol: Option<String>,
 }
 
 impl Default for Request {
@@ -38,6 +43,7 @@ impl Default for Request {
             path: String::new(),
             headers: Vec::new(),
             version: 1,
+            protocol: None,
         }
     }
 }
@@ -89,6 +95,7 @@ pub fn parse_request(
         path: path.to_owned(),
         headers: own_headers(request.headers),
         version,
+        protocol: None,
     };
     Ok(Some((request, head_len)))
 }
@@ -97,7 +104,8 @@ pub fn parse_request(
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Upgrade {
-    /// The Sec-WebSocket-Key (to give to [`write_accept`]).
+    /// The Sec-WebSocket-Key (to give to [`write_accept`]); empty for an
+    /// HTTP/2 extended CONNECT, which has none (RFC 8441 section 5).
     pub key: String,
     /// The subprotocols offered, in the client's order of preference: the
     /// elements of every Sec-WebSocket-Protocol header.
@@ -141,17 +149,24 @@ impl Rejection {
     /// phrase, the headers, and the explanation as a `text/plain` body, with
     /// `Connection: close` (see [`write_response`]).
     pub fn write(&self, out: &mut Vec<u8>) {
-        let mut headers = self.headers.clone();
-        headers.push(("Content-Type".into(), "text/plain; charset=utf-8".into()));
-        let mut body = self.reason.to_string();
-        body.push('\n');
+        let (headers, body) = self.parts();
         write_response(
             self.status,
             reason_phrase(self.status),
             &headers,
-            body.as_bytes(),
+            &body,
             out,
         );
+    }
+
+    /// The answer's headers (with its `Content-Type`) and body, whatever
+    /// HTTP version carries them.
+    pub(crate) fn parts(&self) -> (Vec<(String, String)>, Vec<u8>) {
+        let mut headers = self.headers.clone();
+        headers.push(("Content-Type".into(), "text/plain; charset=utf-8".into()));
+        let mut body = self.reason.to_string();
+        body.push('\n');
+        (headers, body.into_bytes())
     }
 }
 
@@ -188,18 +203,7 @@ pub fn check_upgrade(req: &Request) -> Result<Upgrade, Rejection> {
     if !has_token(req.header_values("connection"), "upgrade") {
         return Err(Rejection::bad_request("Connection: Upgrade is required"));
     }
-    let mut versions = req.header_values("sec-websocket-version");
-    match (versions.next(), versions.next()) {
-        (None, _) => return Err(Rejection::bad_request("Sec-WebSocket-Version is required")),
-        (Some(v), None) if trim_ows(v) == "13" => {}
-        _ => {
-            let mut rejection = Rejection::new(426, "only WebSocket version 13 is supported");
-            rejection
-                .headers
-                .push(("Sec-WebSocket-Version".into(), "13".into()));
-            return Err(rejection);
-        }
-    }
+    let mut upgrade = check_offers(req)?;
     let mut keys = req.header_values("sec-websocket-key");
     let key = match (keys.next(), keys.next()) {
         (Some(key), None) => trim_ows(key),
@@ -214,6 +218,54 @@ pub fn check_upgrade(req: &Request) -> Result<Upgrade, Rejection> {
             "Sec-WebSocket-Key must be 16 bytes in base64",
         ));
     }
+    upgrade.key = key.to_owned();
+    Ok(upgrade)
+}
+
+/// Checks that `req` is an HTTP/2 extended CONNECT for a WebSocket (RFC
+/// 8441 section 5) this side can accept, and returns what the client
+/// offered (with an empty [`Upgrade::key`]: HTTP/2 has none).
+///
+/// Refused with 405: a method other than `CONNECT`, or a `CONNECT` without
+/// `:protocol` (a tunnel, which this server does not offer). Refused with
+/// 400: a `:protocol` other than `websocket`, and no `Sec-WebSocket-Version`;
+/// with 426 and `Sec-WebSocket-Version: 13`: a version other than 13, as
+/// [`check_upgrade`] does. The Origin is reported, not checked.
+pub fn check_connect(req: &Request) -> Result<Upgrade, Rejection> {
+    if req.method != "CONNECT" || req.protocol.is_none() {
+        let mut rejection = Rejection::new(
+            405,
+            "a WebSocket over HTTP/2 is opened with an extended CONNECT",
+        );
+        rejection.headers.push(("Allow".into(), "CONNECT".into()));
+        return Err(rejection);
+    }
+    if !req
+        .protocol
+        .as_deref()
+        .is_some_and(|p| p.eq_ignore_ascii_case("websocket"))
+    {
+        return Err(Rejection::bad_request(":protocol must be websocket"));
+    }
+    check_offers(req)
+}
+
+/// The checks both [`check_upgrade`] and [`check_connect`] make: the
+/// WebSocket version, then what the client offers (subprotocols,
+/// extensions, origin).
+fn check_offers(req: &Request) -> Result<Upgrade, Rejection> {
+    let mut versions = req.header_values("sec-websocket-version");
+    match (versions.next(), versions.next()) {
+        (None, _) => return Err(Rejection::bad_request("Sec-WebSocket-Version is required")),
+        (Some(v), None) if trim_ows(v) == "13" => {}
+        _ => {
+            let mut rejection = Rejection::new(426, "only WebSocket version 13 is supported");
+            rejection
+                .headers
+                .push(("Sec-WebSocket-Version".into(), "13".into()));
+            return Err(rejection);
+        }
+    }
     let protocols = req
         .header_values("sec-websocket-protocol")
         .flat_map(split_list)
@@ -224,7 +276,7 @@ pub fn check_upgrade(req: &Request) -> Result<Upgrade, Rejection> {
         .flat_map(split_list)
         .collect();
     Ok(Upgrade {
-        key: key.to_owned(),
+        key: String::new(),
         protocols,
         extensions: (!extensions.is_empty()).then(|| extensions.join(", ")),
         origin: req.header("origin").map(|o| trim_ows(o).to_owned()),

@@ -8,14 +8,22 @@
 //! never sends a byte is closed quietly. At most
 //! [`MAX_PENDING_CONNECTIONS`] connections are between accept and hand-over at once:
 //! past that, new connections wait in the kernel's backlog.
+//!
+//! With the `http2` feature (and [`AcceptOptions::http2`]), each connection
+//! first tells its HTTP version: over TLS by ALPN (`h2` or `http/1.1`; a
+//! client that offers neither gets HTTP/1.1), over plain TCP by whether
+//! its first bytes are the HTTP/2 connection preface. An HTTP/2 connection
+//! then gets a task of its own for as long as it lives, which hands over
+//! each of its requests (see the `http2` module).
 
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use tokio::net::{TcpListener, ToSocketAddrs};
-use tokio::sync::{Semaphore, mpsc};
+use bytes::BytesMut;
+use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::task::JoinHandle;
 
 use super::{AcceptOptions, Incoming, read_transport};
@@ -35,10 +43,10 @@ type ErrorHandler = Arc<dyn Fn(Option<SocketAddr>, &Error) + Send + Sync>;
 
 /// Where per-connection errors go; set any time.
 #[derive(Default)]
-struct ErrorSink(Mutex<Option<ErrorHandler>>);
+pub(super) struct ErrorSink(Mutex<Option<ErrorHandler>>);
 
 impl ErrorSink {
-    fn report(&self, peer: Option<SocketAddr>, error: &Error) {
+    pub(super) fn report(&self, peer: Option<SocketAddr>, error: &Error) {
         let handler = self.0.lock().unwrap_or_else(|p| p.into_inner()).clone();
         if let Some(handler) = handler {
             handler(peer, error);
@@ -100,6 +108,9 @@ impl Listener {
         let local_addr = tcp.local_addr()?;
         let (tx, rx) = mpsc::channel(64);
         let errors = Arc::new(ErrorSink::default());
+        #[cfg(feature = "http2")]
+        let tls = tls.map(|tls| super::sniff::TlsConfigs::new(tls, options.http2));
+        #[cfg(not(feature = "http2"))]
         let tls = tls.map(tokio_rustls::TlsAcceptor::from);
         let task = tokio::spawn(accept_loop(tcp, options, tls, tx, errors.clone()));
         Ok(Listener {
@@ -151,10 +162,15 @@ impl Listener {
     }
 }
 
+#[cfg(feature = "http2")]
+type Tls = super::sniff::TlsConfigs;
+#[cfg(not(feature = "http2"))]
+type Tls = tokio_rustls::TlsAcceptor;
+
 async fn accept_loop(
     tcp: TcpListener,
     options: AcceptOptions,
-    tls: Option<tokio_rustls::TlsAcceptor>,
+    tls: Option<Tls>,
     tx: mpsc::Sender<Incoming>,
     errors: Arc<ErrorSink>,
 ) {
@@ -175,31 +191,129 @@ async fn accept_loop(
             return;
         }
         let _ = stream.set_nodelay(true);
-        let (options, tls, tx, errors) = (options.clone(), tls.clone(), tx.clone(), errors.clone());
-        tokio::spawn(async move {
-            let transport = match tls {
-                None => Ok(Transport::Tcp(stream)),
-                Some(acceptor) => {
-                    with_timeout(options.request_timeout, TimeoutKind::Receive, async {
-                        Ok(acceptor.accept(stream).await?)
-                    })
-                    .await
-                    .map(|s| Transport::ServerTls(Box::new(s)))
-                }
-            };
-            let incoming = match transport {
-                Ok(io) => read_transport(io, options).await,
-                Err(e) => Err((e, true)),
-            };
-            match incoming {
-                // A send fails only when the listener is gone.
-                Ok(incoming) => drop(tx.send(incoming).await),
-                Err((e, true)) => errors.report(Some(peer), &e),
-                // Closed or timed out without a byte: a browser's spare
-                // connection, not an error.
-                Err((_, false)) => {}
-            }
-            drop(permit);
-        });
+        let conn = Conn {
+            options: options.clone(),
+            tx: tx.clone(),
+            errors: errors.clone(),
+            pending: pending.clone(),
+            permit: Some(permit),
+            peer,
+        };
+        tokio::spawn(conn.run(stream, tls.clone()));
     }
+}
+
+/// A connection accepted, until its request is handed over.
+struct Conn {
+    options: AcceptOptions,
+    tx: mpsc::Sender<Incoming>,
+    errors: Arc<ErrorSink>,
+    #[cfg_attr(not(feature = "http2"), allow(dead_code))]
+    pending: Arc<Semaphore>,
+    /// Held until hand-over (for HTTP/2: until its handshake is done).
+    permit: Option<OwnedSemaphorePermit>,
+    peer: SocketAddr,
+}
+
+impl Conn {
+    #[cfg_attr(not(feature = "http2"), allow(unused_mut))]
+    async fn run(mut self, stream: TcpStream, tls: Option<Tls>) {
+        let started = Instant::now();
+        let transport = match tls {
+            None => Ok(Transport::Tcp(stream)),
+            Some(tls) => {
+                with_timeout(self.options.request_timeout, TimeoutKind::Receive, async {
+                    Ok(tls_accept(stream, tls).await?)
+                })
+                .await
+            }
+        };
+        let io = match transport {
+            Ok(io) => io,
+            Err(e) => return self.errors.report(Some(self.peer), &e),
+        };
+        #[allow(unused_mut)]
+        let mut rd = BytesMut::with_capacity(1024);
+        #[cfg(feature = "http2")]
+        let (io, rd) = match self.http2(io, rd).await {
+            Some(http1) => http1,
+            None => return,
+        };
+        let spent = started.elapsed();
+        match read_transport(io, rd, self.options, spent).await {
+            // A send fails only when the listener is gone.
+            Ok(incoming) => drop(self.tx.send(incoming).await),
+            Err((e, true)) => self.errors.report(Some(self.peer), &e),
+            // Closed or timed out without a byte: a browser's spare
+            // connection, not an error.
+            Err((_, false)) => {}
+        }
+        drop(self.permit);
+    }
+
+    /// Serves the connection as HTTP/2 if it speaks it, to its end (then
+    /// `None`); else gives it back for HTTP/1.1, with what it sent so far.
+    #[cfg(feature = "http2")]
+    async fn http2(
+        &mut self,
+        mut io: Transport,
+        mut rd: BytesMut,
+    ) -> Option<(Transport, BytesMut)> {
+        use super::sniff::{H2, Rewind, is_preface};
+        if !self.options.http2 {
+            return Some((io, rd));
+        }
+        let h2 = match &io {
+            Transport::ServerTls(tls) => tls.get_ref().1.alpn_protocol() == Some(H2),
+            _ => {
+                let sniff =
+                    with_timeout(self.options.request_timeout, TimeoutKind::Receive, async {
+                        Ok(is_preface(&mut io, &mut rd).await?)
+                    });
+                match sniff.await {
+                    Ok(h2) => h2,
+                    // Out of time: the HTTP/1.1 path answers 408 (or
+                    // nothing, to a client that sent nothing).
+                    Err(Error::Timeout(_)) => false,
+                    Err(e) => {
+                        if !rd.is_empty() {
+                            self.errors.report(Some(self.peer), &e);
+                        }
+                        return None;
+                    }
+                }
+            }
+        };
+        if !h2 {
+            return Some((io, rd));
+        }
+        let link = crate::http2::LinkInfo::of(&io);
+        let permit = self.permit.take();
+        super::http2::serve(
+            Rewind::new(rd, io),
+            link,
+            self.options.clone(),
+            self.tx.clone(),
+            self.pending.clone(),
+            self.errors.clone(),
+            permit,
+        )
+        .await;
+        None
+    }
+}
+
+/// The TLS handshake, with the configuration for the client's ALPN offer.
+#[cfg(feature = "http2")]
+async fn tls_accept(stream: TcpStream, tls: Tls) -> std::io::Result<Transport> {
+    let acceptor = rustls::server::Acceptor::default();
+    let start = tokio_rustls::LazyConfigAcceptor::new(acceptor, stream).await?;
+    let config = tls.for_offer(start.client_hello().alpn());
+    let tls = start.into_stream(config).await?;
+    Ok(Transport::ServerTls(Box::new(tls)))
+}
+
+#[cfg(not(feature = "http2"))]
+async fn tls_accept(stream: TcpStream, tls: Tls) -> std::io::Result<Transport> {
+    Ok(Transport::ServerTls(Box::new(tls.accept(stream).await?)))
 }

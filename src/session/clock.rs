@@ -62,6 +62,8 @@ impl Session {
     /// server to end TCP (RFC 6455 7.1.1), at most the close timeout.
     pub(super) fn handshake_done(&mut self) {
         let fin_wait = match self.proto.config().role {
+            // Over HTTP/2 a client waits for nothing (see `poll_peer_eof`).
+            Role::Client if self.io.is_http2() => None,
             Role::Client => Some(
                 self.opts
                     .close_timeout

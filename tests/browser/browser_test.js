@@ -58,7 +58,7 @@ async function main() {
       "--disable-sync",
     ],
     viewport: { width: 1000, height: 760 },
-    // For a manual https:// run against a self-signed certificate.
+    // The https:// run (run.sh) uses a self-signed certificate made for it.
     ignoreHTTPSErrors: pageUrl.startsWith("https:"),
   });
   const problems = [];
@@ -73,6 +73,12 @@ async function main() {
     const response = await page.goto(pageUrl, WAIT);
     check(response && response.status() === 200, `GET ${pageUrl} answered 200 (got ${response && response.status()})`);
     check((await page.title()) === "wsock echo", "the page title is 'wsock echo'");
+    // Over https:// the page must come over HTTP/2 (ALPN h2), so that the
+    // socket can be an extended CONNECT on the same connection.
+    const protocol = await page.evaluate(() => performance.getEntriesByType("navigation")[0].nextHopProtocol);
+    const wantProtocol = pageUrl.startsWith("https:") ? "h2" : "http/1.1";
+    check(protocol === wantProtocol, `the page came over ${wantProtocol} (got ${protocol})`);
+    console.log(`  page over ${protocol}`);
     check((await page.textContent("#state")) === "Not connected", "the state starts as 'Not connected'");
     const wsUrl = await page.inputValue("#url");
     check(wsUrl === pageUrl.replace(/^http/, "ws").replace(/\/[^/]*$/, "/ws"), `the URL field points at /ws (${wsUrl})`);

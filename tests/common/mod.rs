@@ -2,6 +2,10 @@
 //! (Python's `websockets`, Node's `ws`) that `.ci/run` installs.
 #![allow(dead_code)]
 
+#[cfg(feature = "http2")]
+pub(crate) mod h2peer;
+#[cfg(all(feature = "server", feature = "http2"))]
+pub(crate) mod h2ws;
 pub(crate) mod raw;
 pub(crate) mod reconnect;
 pub(crate) mod tls;
@@ -85,10 +89,15 @@ pub(crate) async fn peer_with(kind: &str, flags: &[&str]) -> Peer {
             PathBuf::from("node"),
             r.join("tests/peers/node/echo_server.js"),
         ),
+        // hypercorn: WebSockets over HTTP/2 (tests/peers/python/h2_echo.py).
+        "hypercorn" => (
+            r.join("target/peers/venv/bin/python"),
+            r.join("tests/peers/python/h2_echo.py"),
+        ),
         _ => panic!("unknown peer {kind}"),
     };
     let installed = match kind {
-        "python" => program.exists(),
+        "python" | "hypercorn" => program.exists(),
         _ => r.join("tests/peers/node/node_modules/ws").exists(),
     };
     assert!(

@@ -19,7 +19,7 @@ hash_of() { cat "$@" | sha256sum | cut -d' ' -f1; }
 # --- Python: websockets (and pproxy, a SOCKS5 proxy) in a venv ---------------
 py_want="$(hash_of tests/peers/python/requirements.txt) $(python3 --version 2>&1)"
 if [ -x "$venv/bin/python" ] && [ "$(cat "$py_stamp" 2>/dev/null)" = "$py_want" ] \
-   && "$venv/bin/python" -c 'import websockets, pproxy' 2>/dev/null; then
+   && "$venv/bin/python" -c 'import websockets, pproxy, hypercorn, h2' 2>/dev/null; then
   say "python venv up to date"
 else
   say "creating $venv"
