@@ -278,6 +278,7 @@ impl MessageWebSocket {
             limit: session.opts.outbound_buffer_size.min(SINK_BATCH),
             ..Batch::default()
         };
+        let fan = session.fan_waker();
         let shared = Shared::new(session);
         let info = MessageWebSocketInformation { facts, stats };
         MessageWebSocket {
@@ -289,7 +290,7 @@ impl MessageWebSocket {
                 send_timeout,
                 open: None,
                 stash: None,
-                deadline: Deadline::default(),
+                deadline: Deadline::new(fan.clone()),
                 armed: None,
                 sink_ready: false,
                 batch,
@@ -298,7 +299,7 @@ impl MessageWebSocket {
                 shared,
                 mode,
                 receive_timeout,
-                deadline: Deadline::default(),
+                deadline: Deadline::new(fan.clone()),
                 assembly: BytesMut::new(),
                 assembly_type: MessageType::Binary,
                 closed: None,

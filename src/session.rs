@@ -403,6 +403,12 @@ impl Session {
         }
     }
 
+    /// The fan-out waker, for timers kept outside the session that must
+    /// wake whoever waits on it (see [`Deadline`]).
+    pub(crate) fn fan_waker(&self) -> Waker {
+        self.fan.clone()
+    }
+
     /// Reads more bytes from the transport into the read buffer.
     ///
     /// The read asks for `read_size` bytes, which starts at the read chunk
@@ -421,11 +427,17 @@ impl Session {
         self.wakers.register(side, cx.waker());
         match self.poll_fill_now() {
             Poll::Pending => self.poll_clock(),
-            ready => ready,
+            ready => {
+                // Nothing to wait for now: a waker left here would keep the
+                // task that polled alive (its whole future) for as long as
+                // the socket, after the task itself had ended.
+                self.wakers.forget(side);
+                ready
+            }
         }
     }
 
-    /// One try at [`Session::poll_fill`], the caller's waker registered.
+    /// One try at [`Session::poll_fill`].
     fn poll_fill_now(&mut self) -> Poll<Result<()>> {
         if self.rd.capacity() == 0 && self.read_size <= self.opts.read_chunk {
             return self.poll_fill_unbuffered();

@@ -126,6 +126,7 @@ impl StreamWebSocket {
         session.enable_rtt_probes();
         let stats = session.stats.clone();
         let o = session.opts.clone();
+        let fan = session.fan_waker();
         let shared = Shared::new(session);
         let info = StreamWebSocketInformation { facts, stats };
         StreamWebSocket {
@@ -146,7 +147,7 @@ impl StreamWebSocket {
                 shut: false,
                 close_timeout: o.close_timeout,
                 send_timeout: o.send_timeout,
-                deadline: Deadline::default(),
+                deadline: Deadline::new(fan.clone()),
                 waiting: None,
                 stash: None,
                 closing: Closing::default(),

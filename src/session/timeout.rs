@@ -3,7 +3,7 @@
 
 use std::future::poll_fn;
 use std::pin::Pin;
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll, Waker, ready};
 use std::time::Duration;
 
 use crate::error::{Error, Result, TimeoutKind};
@@ -52,12 +52,32 @@ fn later(now: tokio::time::Instant, d: Duration) -> tokio::time::Instant {
 /// touches the timer wheel about once per limit's length, not twice per
 /// operation. Between operations the timer may fire once for nothing (a
 /// spurious wake-up of the half's task, which futures allow).
+///
+/// The timer is polled with the session's fan-out waker, not with the
+/// waiting task's: a timer kept between operations would otherwise hold
+/// the waker of the task that waited last, and with it that task's memory
+/// (its whole future) for as long as the socket lives, after the task has
+/// ended. A half that waits has its own waker registered with the session
+/// (every wait of the session does that), so the fan-out wakes it when the
+/// timer fires.
 #[derive(Debug, Default)]
 pub(crate) struct Deadline {
     sleep: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// The session's fan-out waker; `None` (the tests of this module):
+    /// the caller's.
+    fan: Option<Waker>,
 }
 
 impl Deadline {
+    /// A time limit whose timer wakes through `fan`, the session's fan-out
+    /// waker.
+    pub(crate) fn new(fan: Waker) -> Self {
+        Deadline {
+            sleep: None,
+            fan: Some(fan),
+        }
+    }
+
     /// Runs `fut` under an optional time limit; see [`Deadline`]. (The
     /// receiver polls [`poll_expired`](Self::poll_expired) by hand; this is
     /// its `async` form for the tests.)
@@ -112,14 +132,28 @@ impl Deadline {
                 (deadline, sleep)
             }
         };
-        loop {
-            ready!(sleep.as_mut().poll(cx));
-            if sleep.deadline() >= deadline {
-                return Poll::Ready(Error::Timeout(kind));
-            }
-            // Set for an earlier operation: on to this one's limit.
-            sleep.as_mut().reset(deadline);
+        match &self.fan {
+            Some(fan) => wait(sleep, deadline, kind, &mut Context::from_waker(fan)),
+            None => wait(sleep, deadline, kind, cx),
         }
+    }
+}
+
+/// Waits on `sleep` for `deadline`, moving on a timer set for an earlier
+/// operation; `Ready` is the timeout error of `kind`.
+fn wait(
+    sleep: &mut Pin<Box<tokio::time::Sleep>>,
+    deadline: tokio::time::Instant,
+    kind: TimeoutKind,
+    cx: &mut Context<'_>,
+) -> Poll<Error> {
+    loop {
+        ready!(sleep.as_mut().poll(cx));
+        if sleep.deadline() >= deadline {
+            return Poll::Ready(Error::Timeout(kind));
+        }
+        // Set for an earlier operation: on to this one's limit.
+        sleep.as_mut().reset(deadline);
     }
 }
 

@@ -29,6 +29,12 @@ impl WakerPair {
 }
 
 impl WakerPair {
+    /// `side` no longer waits: its waker (if any) is let go.
+    pub(super) fn forget(&self, side: Side) {
+        let waker = self.slots.lock().unwrap_or_else(|p| p.into_inner())[side as usize].take();
+        drop(waker);
+    }
+
     pub(super) fn wake_all(&self) {
         let taken = {
             let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
