@@ -11,24 +11,13 @@ mod certs;
 
 use std::sync::{Arc, Mutex};
 
-use certs::{Ca, round_trip, self_signed, tls_echo_server};
+use certs::{Ca, connect, round_trip, self_signed, tls_echo_server, trusting};
 use wsock::certificates::parse_certificates;
 use wsock::{
     ChainValidationResult as Cvr, ClientCertificate, Error, MessageWebSocket,
     MessageWebSocketControl, ServerCustomValidation, ServerCustomValidationRequest,
     SocketSslErrorSeverity, StreamWebSocket, StreamWebSocketControl, WebErrorStatus,
 };
-
-fn trusting(ca: &Ca) -> MessageWebSocketControl {
-    let mut control = MessageWebSocketControl::default();
-    control.trusted_root_certificates = parse_certificates(ca.pem.as_bytes()).unwrap();
-    control.use_default_roots = false;
-    control
-}
-
-async fn connect(port: u16, control: MessageWebSocketControl) -> wsock::Result<MessageWebSocket> {
-    MessageWebSocket::connect(&format!("wss://localhost:{port}/echo"), control).await
-}
 
 #[tokio::test]
 async fn custom_root_instead_of_the_default_ones() {

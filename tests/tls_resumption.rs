@@ -12,23 +12,12 @@ mod certs;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use certs::{Ca, Seen, round_trip, self_signed, tls_echo_server};
+use certs::{Ca, Seen, connect, round_trip, self_signed, tls_echo_server, trusting};
 use wsock::certificates::parse_certificates;
 use wsock::{
     ChainValidationResult as Cvr, ClientCertificate, MessageWebSocket, MessageWebSocketControl,
     ServerCustomValidation, WebErrorStatus,
 };
-
-fn trusting(ca: &Ca) -> MessageWebSocketControl {
-    let mut control = MessageWebSocketControl::default();
-    control.trusted_root_certificates = parse_certificates(ca.pem.as_bytes()).unwrap();
-    control.use_default_roots = false;
-    control
-}
-
-async fn connect(port: u16, control: MessageWebSocketControl) -> wsock::Result<MessageWebSocket> {
-    MessageWebSocket::connect(&format!("wss://localhost:{port}/echo"), control).await
-}
 
 /// Connects with `control` and makes one round trip and a clean close, so
 /// that the session tickets the server sends after its handshake arrive.

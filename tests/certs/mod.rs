@@ -12,8 +12,9 @@ use rcgen::{
 };
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::net::TcpListener;
+use wsock::certificates::parse_certificates;
 use wsock::server::{self, AcceptOptions};
-use wsock::{MessageWebSocket, Received};
+use wsock::{MessageWebSocket, MessageWebSocketControl, Received};
 
 /// A certificate authority.
 pub(crate) struct Ca {
@@ -252,4 +253,20 @@ pub(crate) async fn round_trip(ws: &mut MessageWebSocket) {
         other => panic!("{other:?}"),
     }
     ws.close(1000, "done").await.unwrap();
+}
+
+/// A control that trusts `ca` alone (the default roots off).
+pub(crate) fn trusting(ca: &Ca) -> MessageWebSocketControl {
+    let mut control = MessageWebSocketControl::default();
+    control.trusted_root_certificates = parse_certificates(ca.pem.as_bytes()).unwrap();
+    control.use_default_roots = false;
+    control
+}
+
+/// Connects to `wss://localhost:{port}/echo` with `control`.
+pub(crate) async fn connect(
+    port: u16,
+    control: MessageWebSocketControl,
+) -> wsock::Result<MessageWebSocket> {
+    MessageWebSocket::connect(&format!("wss://localhost:{port}/echo"), control).await
 }
