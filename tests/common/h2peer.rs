@@ -328,22 +328,7 @@ impl Stream {
 }
 
 /// A server frame (unmasked): `b0` is FIN/RSV/opcode.
-pub(crate) fn frame(b0: u8, payload: &[u8]) -> Vec<u8> {
-    let mut out = vec![b0];
-    match payload.len() {
-        n if n < 126 => out.push(n as u8),
-        n if n < 65536 => {
-            out.push(126);
-            out.extend_from_slice(&(n as u16).to_be_bytes());
-        }
-        n => {
-            out.push(127);
-            out.extend_from_slice(&(n as u64).to_be_bytes());
-        }
-    }
-    out.extend_from_slice(payload);
-    out
-}
+pub(crate) use super::wire::frame;
 
 /// The echo handler: 200 (with the first subprotocol offered, if any),
 /// then [`Stream::echo`].
