@@ -228,7 +228,16 @@ impl Session {
             match ready!(Pin::new(&mut self.io).poll_write(&mut fcx, &out[..])) {
                 Ok(0) => return Poll::Ready(Err(self.fail_io(io::ErrorKind::WriteZero.into()))),
                 Ok(n) => {
-                    self.proto.output().advance(n);
+                    let out = self.proto.output();
+                    // All of it gone: cleared, not advanced, so that the
+                    // buffer keeps its room from the start and the next
+                    // frame is written without the buffer first reclaiming
+                    // the front it skipped.
+                    if n == out.len() {
+                        out.clear();
+                    } else {
+                        out.advance(n);
+                    }
                     self.stats.record_sent(n);
                 }
                 Err(e) => return Poll::Ready(Err(self.fail_io(e))),
