@@ -130,6 +130,25 @@ async fn past_the_servers_stream_limit_a_new_connection_opens() {
 }
 
 #[tokio::test]
+async fn a_closed_socket_still_kept_gives_its_stream_back_to_the_connection() {
+    let mut options = Options::new(h2peer::echo_handler());
+    options.max_streams = Some(1);
+    let server = h2peer::start(options).await;
+    let url = format!("ws://{}/", server.addr);
+    let mut first = MessageWebSocket::connect(&url, exact()).await.unwrap();
+    first.close(1000, "").await.unwrap();
+    // `first` is closed but not dropped: its place on the connection is
+    // free all the same, so the next socket shares the connection rather
+    // than opening a second one.
+    let mut second = MessageWebSocket::connect(&url, exact()).await.unwrap();
+    second.send_text("z").await.unwrap();
+    assert_eq!(recv(&mut second).await.as_text().unwrap(), "z");
+    assert_eq!(server.connections.load(Ordering::SeqCst), 1);
+    assert!(first.send_text("after close").await.is_err());
+    second.close(1000, "").await.unwrap();
+}
+
+#[tokio::test]
 async fn without_extended_connect_or_lower_falls_back_and_exact_fails() {
     let ca = common::tls::Ca::new();
     let mut options = Options::new(h2peer::echo_handler());

@@ -84,8 +84,9 @@ pub(crate) struct H2Stream {
     /// (see [`H2Stream::quiet_end`]).
     quiet_end: bool,
     link: Arc<LinkInfo>,
-    /// Kept alive as long as the stream (the client's pool uses it to know
-    /// which connections still carry streams).
+    /// Kept as long as the stream is open (the client's pool uses it to
+    /// know which connections still carry streams); let go with the
+    /// stream at a quiet end.
     _guard: Option<Box<dyn Send + Sync>>,
 }
 
@@ -121,7 +122,7 @@ impl H2Stream {
         self
     }
 
-    /// Keeps `guard` until the stream is dropped.
+    /// Keeps `guard` until the stream is dropped or ends quietly.
     pub(crate) fn holding(mut self, guard: Box<dyn Send + Sync>) -> H2Stream {
         self._guard = Some(guard);
         self
@@ -347,10 +348,14 @@ impl AsyncWrite for H2Stream {
         this.write_done = true;
         if this.quiet_end {
             // Both halves go: `h2` then resets the stream (CANCEL) once
-            // what was sent before has left.
+            // what was sent before has left. The stream no longer counts
+            // on its connection either, even while the socket is kept:
+            // a closed socket must not hold a place under the server's
+            // stream limit, nor keep the connection from its idle close.
             this.send = None;
             this.recv = None;
             this.pending = Bytes::new();
+            this._guard = None;
             return Poll::Ready(Ok(()));
         }
         let send = this.sender()?;
