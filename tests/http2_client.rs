@@ -2,8 +2,8 @@
 //! servers (tests/common/h2peer.rs: the `h2` crate's server with
 //! hand-written frames): h2c and TLS with ALPN, the stream socket,
 //! sharing a connection, the stream limit, fallback to HTTP/1.1, refusals,
-//! credentials, timeouts and keep-alive. tests/http2_failures.rs has what
-//! goes wrong.
+//! credentials, redirects, timeouts and keep-alive. tests/http2_failures.rs
+//! has what goes wrong.
 #![cfg(feature = "http2")]
 
 mod common;
@@ -322,6 +322,76 @@ async fn a_401_is_answered_with_the_credential_on_a_new_stream() {
     let seen = seen.lock().unwrap().clone();
     assert_eq!(seen, vec![None, Some("Basic YWxpY2U6c2VjcmV0".to_owned())]);
     assert_eq!(server.connections.load(Ordering::SeqCst), 1);
+}
+
+/// The request headers a handler saw, one list per CONNECT.
+type Seen = Arc<std::sync::Mutex<Vec<Vec<(String, String)>>>>;
+
+fn log_headers(seen: &Seen, req: &http::Request<h2::RecvStream>) {
+    let headers = req
+        .headers()
+        .iter()
+        .map(|(n, v)| (n.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
+        .collect();
+    seen.lock().unwrap().push(headers);
+}
+
+/// A redirect over HTTP/2 to another origin keeps the caller's secrets
+/// (credential, `Authorization` and `Cookie` headers) at home, as over
+/// HTTP/1.1: the other server's 401 then goes unanswered.
+#[tokio::test]
+async fn a_redirect_to_another_origin_over_http2_carries_no_secrets() {
+    let (seen_here, seen_there) = (Seen::default(), Seen::default());
+    let there_log = seen_there.clone();
+    let there = h2peer::start(Options::new(h2peer::handler(move |req, mut respond| {
+        let log = there_log.clone();
+        async move {
+            log_headers(&log, &req);
+            let response = http::Response::builder()
+                .status(401)
+                .header("www-authenticate", "Basic realm=\"there\"")
+                .body(())
+                .unwrap();
+            let _ = respond.send_response(response, true);
+        }
+    })))
+    .await;
+    let location = format!("ws://{}/elsewhere", there.addr);
+    let here_log = seen_here.clone();
+    let here = h2peer::start(Options::new(h2peer::handler(move |req, mut respond| {
+        let (log, location) = (here_log.clone(), location.clone());
+        async move {
+            log_headers(&log, &req);
+            let response = http::Response::builder()
+                .status(302)
+                .header("location", location)
+                .body(())
+                .unwrap();
+            let _ = respond.send_response(response, true);
+        }
+    })))
+    .await;
+    let mut c = exact();
+    c.max_redirects = 1;
+    c.server_credential = Some(wsock::Credential::new("alice", "secret"));
+    c.set_request_header("Authorization", "Bearer token")
+        .unwrap();
+    c.set_request_header("Cookie", "session=abc").unwrap();
+    c.set_request_header("X-Trace", "42").unwrap();
+    let url = format!("ws://{}/", here.addr);
+    let e = MessageWebSocket::connect(&url, c).await.unwrap_err();
+    assert_eq!(e.status(), WebErrorStatus::Unauthorized, "{e:?}");
+    let has = |headers: &[(String, String)], name: &str| headers.iter().any(|(n, _)| n == name);
+    let at_home = seen_here.lock().unwrap().clone();
+    assert_eq!(at_home.len(), 1);
+    assert!(has(&at_home[0], "authorization") && has(&at_home[0], "cookie"));
+    let elsewhere = seen_there.lock().unwrap().clone();
+    assert_eq!(elsewhere.len(), 1, "the 401 there is not answered");
+    assert!(has(&elsewhere[0], "x-trace"), "{elsewhere:?}");
+    assert!(
+        !has(&elsewhere[0], "authorization") && !has(&elsewhere[0], "cookie"),
+        "{elsewhere:?}"
+    );
 }
 
 /// "Or lower" over ws:// is HTTP/1.1 (as in .NET): our own HTTP/1.1
