@@ -81,7 +81,10 @@ pub struct StreamReceiver {
     /// reports it.
     failed: Option<CloseFrame>,
     receive_timeout: Option<Duration>,
-    deadline: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// The receive timeout's timer, kept from one read to the next.
+    deadline: Deadline,
+    /// The deadline of the read that waits (`None` once a read returned).
+    armed: Option<tokio::time::Instant>,
     /// Set when the socket is split: data the sender half read while
     /// closing, which comes before anything this half reads on.
     stash: Option<Arc<Mutex<Stash>>>,
@@ -136,7 +139,8 @@ impl StreamWebSocket {
                 eof: false,
                 failed: None,
                 receive_timeout: o.receive_timeout,
-                deadline: None,
+                deadline: Deadline::new(fan.clone()),
+                armed: None,
                 stash: None,
             },
             writer: StreamSender {
@@ -218,35 +222,6 @@ impl StreamWebSocket {
     pub async fn ping(&mut self) -> Result<()> {
         self.writer.ping().await
     }
-}
-
-/// The receive timeout of a read that is waiting, kept in `slot` (armed
-/// on the first wait, cleared when a read returns), so a stalled read fails
-/// with `TimedOut` instead of hanging. The timeout measures the peer's
-/// silence, as [`MessageWebSocket::receive`](crate::MessageWebSocket::receive)'s
-/// does: when it runs out but the peer sent something since (a pong, part
-/// of a message), it moves on to the timeout after that.
-fn poll_read_deadline(
-    slot: &mut Option<Pin<Box<tokio::time::Sleep>>>,
-    limit: Option<Duration>,
-    shared: &Shared,
-    cx: &mut Context<'_>,
-) -> Poll<io::Result<()>> {
-    let Some(limit) = limit else {
-        return Poll::Pending;
-    };
-    let sleep = slot.get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
-    while sleep.as_mut().poll(cx).is_ready() {
-        let heard = shared.lock().last_heard;
-        match heard.checked_add(limit) {
-            Some(until) if until > sleep.deadline() => sleep.as_mut().reset(until),
-            _ => {
-                *slot = None;
-                return Poll::Ready(Err(Error::Timeout(TimeoutKind::Receive).into()));
-            }
-        }
-    }
-    Poll::Pending
 }
 
 /// The peer's close status, read from the session both halves share.
@@ -353,10 +328,25 @@ impl AsyncRead for StreamReceiver {
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         if let Poll::Ready(v) = this.poll_read_inner(cx, buf) {
-            this.deadline = None;
+            this.armed = None;
             return Poll::Ready(v);
         }
-        poll_read_deadline(&mut this.deadline, this.receive_timeout, &this.shared, cx)
+        // The timeout measures the peer's silence, as
+        // `MessageWebSocket::receive`'s does (see `Deadline::poll_silence`).
+        // A read that waited and was given up leaves its deadline armed:
+        // the next read goes on from it, so a stalled peer fails reads
+        // after the limit however often they are retried. Once a read has
+        // timed out, the next one has the whole limit again.
+        let shared = &this.shared;
+        let expired = ready!(this.deadline.poll_silence(
+            cx,
+            &mut this.armed,
+            this.receive_timeout,
+            TimeoutKind::Receive,
+            || shared.lock().last_heard,
+        ));
+        this.armed = None;
+        Poll::Ready(Err(expired.into()))
     }
 }
 

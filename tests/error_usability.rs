@@ -270,6 +270,31 @@ async fn a_stream_read_timeout_leaves_the_stream_socket_usable() {
     assert_eq!(&buf, b"after");
 }
 
+/// Each stream read after a timed-out one waits the whole limit again,
+/// rather than failing at once on the deadline of the read before.
+#[tokio::test]
+async fn every_stream_read_after_a_timeout_gets_the_whole_limit() {
+    let url = one_peer(read_only).await;
+    let mut c = StreamWebSocketControl::default();
+    c.receive_timeout = Some(SHORT);
+    let mut ws = StreamWebSocket::connect(&url, c).await.unwrap();
+    let mut buf = [0u8; 5];
+    for _ in 0..3 {
+        let start = std::time::Instant::now();
+        let e = ws.read(&mut buf).await.unwrap_err();
+        assert!(
+            matches!(inner(&e), Error::Timeout(TimeoutKind::Receive)),
+            "{e:?}"
+        );
+        // A bound on correctness, not on speed: not before the limit.
+        assert!(
+            start.elapsed() >= SHORT,
+            "timed out after {:?}",
+            start.elapsed()
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_peer_close_with_an_error_code_leaves_no_usable_stream_socket() {
     let url = one_peer(|mut tcp| async move {

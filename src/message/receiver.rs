@@ -214,20 +214,16 @@ impl Receive<'_> {
         if let Poll::Ready(v) = rx.poll_receive(cx) {
             return Poll::Ready(v);
         }
-        loop {
-            let limit = rx.receive_timeout;
-            let expired =
-                ready!(
-                    rx.deadline
-                        .poll_expired(cx, &mut self.armed, limit, TimeoutKind::Receive)
-                );
-            let heard = rx.shared.lock().last_heard;
-            let until = limit.and_then(|d| heard.checked_add(d));
-            match (until, self.armed) {
-                (Some(until), Some(armed)) if until > armed => self.armed = Some(until),
-                _ => return Poll::Ready(Err(expired)),
-            }
-        }
+        let shared = &rx.shared;
+        rx.deadline
+            .poll_silence(
+                cx,
+                &mut self.armed,
+                rx.receive_timeout,
+                TimeoutKind::Receive,
+                || shared.lock().last_heard,
+            )
+            .map(Err)
     }
 }
 

@@ -139,6 +139,33 @@ impl Deadline {
     }
 }
 
+impl Deadline {
+    /// [`poll_expired`](Self::poll_expired) for a receive, whose limit
+    /// measures the peer's silence: when the limit runs out but the peer
+    /// was heard since the wait began (a pong, part of a large message),
+    /// the wait goes on until the limit has passed since then. `heard`
+    /// gives the time the peer was last heard, asked only once the limit
+    /// ran out.
+    #[inline]
+    pub(crate) fn poll_silence(
+        &mut self,
+        cx: &mut Context<'_>,
+        armed: &mut Option<tokio::time::Instant>,
+        limit: Option<Duration>,
+        kind: TimeoutKind,
+        heard: impl Fn() -> tokio::time::Instant,
+    ) -> Poll<Error> {
+        loop {
+            let expired = ready!(self.poll_expired(cx, armed, limit, kind));
+            let until = limit.and_then(|d| heard().checked_add(d));
+            match (until, *armed) {
+                (Some(until), Some(at)) if until > at => *armed = Some(until),
+                _ => return Poll::Ready(expired),
+            }
+        }
+    }
+}
+
 /// Waits on `sleep` for `deadline`, moving on a timer set for an earlier
 /// operation; `Ready` is the timeout error of `kind`.
 fn wait(
