@@ -137,7 +137,11 @@ fn client_instructions(socket: &str, round_trips: usize) -> u64 {
         .arg(round_trips.to_string())
         .output()
         .expect("valgrind (is it installed?)");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // The main thread's file is the one numbered 01.
     let main = std::fs::read_dir(&dir)
         .unwrap()
@@ -148,7 +152,10 @@ fn client_instructions(socket: &str, round_trips: usize) -> u64 {
     let text = std::fs::read_to_string(&main).unwrap();
     let _ = std::fs::remove_dir_all(&dir);
     text.lines()
-        .find_map(|l| l.strip_prefix("totals:").or_else(|| l.strip_prefix("summary:")))
+        .find_map(|l| {
+            l.strip_prefix("totals:")
+                .or_else(|| l.strip_prefix("summary:"))
+        })
         .and_then(|v| v.split_whitespace().next()?.parse().ok())
         .expect("callgrind Ir total")
 }
@@ -159,7 +166,9 @@ fn main() {
     let round_trips = arg(&args, "--round-trips").unwrap_or(20_000);
     if args.iter().any(|a| a == "--instructions") {
         let n = arg(&args, "--round-trips").unwrap_or(2_000);
-        println!("client instructions per 16 B round trip (callgrind Ir, {n} round trips less none)");
+        println!(
+            "client instructions per 16 B round trip (callgrind Ir, {n} round trips less none)"
+        );
         for socket in ["stream", "message"] {
             let full = client_instructions(socket, n);
             let base = client_instructions(socket, 0);
