@@ -17,43 +17,24 @@
 //!   stream on socket 1's connection;
 //! - 2,000 round trips of 16 bytes on one socket.
 
+#[path = "support/loopback.rs"]
+mod loopback;
+
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use loopback::{Sample, measured, median_min, spawn_echo_server};
 
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
     KeyUsagePurpose,
 };
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
-use wsock::server::{AcceptOptions, Listener, echo};
+use wsock::server::{AcceptOptions, Listener};
 use wsock::{HttpVersion, HttpVersionPolicy, MessageWebSocket, MessageWebSocketControl, Received};
 
 const SOCKETS: usize = 100;
 const ROUND_TRIPS: usize = 2_000;
-
-/// Nanoseconds of CPU time this thread has used.
-fn thread_cpu_ns() -> u64 {
-    std::fs::read_to_string("/proc/thread-self/schedstat")
-        .ok()
-        .and_then(|s| s.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0)
-}
-
-/// Wall and CPU time of one measured step, per operation.
-#[derive(Debug, Clone, Copy)]
-struct Sample {
-    wall_us: f64,
-    cpu_us: f64,
-}
-
-async fn measured<F: Future<Output = ()>>(ops: usize, f: F) -> Sample {
-    let (wall, cpu) = (Instant::now(), thread_cpu_ns());
-    f.await;
-    Sample {
-        wall_us: wall.elapsed().as_secs_f64() * 1e6 / ops as f64,
-        cpu_us: (thread_cpu_ns() - cpu) as f64 / 1e3 / ops as f64,
-    }
-}
 
 /// A CA and a certificate for `localhost` it issued.
 fn pki() -> (
@@ -81,7 +62,8 @@ fn pki() -> (
     (ca_cert.der().clone(), vec![leaf_cert.der().clone()], key)
 }
 
-/// Starts the echo server on its own thread; its port.
+/// Starts the echo server (`wss://`, HTTP/1.1 and HTTP/2) on its own
+/// thread; its port.
 fn start_server(chain: Vec<CertificateDer<'static>>, key: PrivateKeyDer<'static>) -> u16 {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let tls = rustls::ServerConfig::builder_with_provider(provider)
@@ -90,29 +72,13 @@ fn start_server(chain: Vec<CertificateDer<'static>>, key: PrivateKeyDer<'static>
         .with_no_client_auth()
         .with_single_cert(chain, key)
         .unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let mut options = AcceptOptions::default();
-            options.http2_max_concurrent_streams = 2 * SOCKETS as u32;
-            let listener = Listener::bind_tls("127.0.0.1:0", options, Arc::new(tls))
-                .await
-                .unwrap();
-            tx.send(listener.local_addr().port()).unwrap();
-            let _ = listener
-                .serve(|incoming| async move {
-                    if let Ok(ws) = incoming.accept(None).await {
-                        let _ = echo(ws).await;
-                    }
-                })
-                .await;
-        });
-    });
-    rx.recv().unwrap()
+    spawn_echo_server(move || async move {
+        let mut options = AcceptOptions::default();
+        options.http2_max_concurrent_streams = 2 * SOCKETS as u32;
+        Listener::bind_tls("127.0.0.1:0", options, Arc::new(tls))
+            .await
+            .unwrap()
+    })
 }
 
 fn control(ca: &CertificateDer<'static>, version: HttpVersion) -> MessageWebSocketControl {
@@ -156,12 +122,6 @@ async fn run(url: &str, control: &MessageWebSocketControl, version: HttpVersion)
         let _ = ws.close(1000, "").await;
     }
     [open, trips]
-}
-
-fn median_min(samples: &[Sample], pick: impl Fn(&Sample) -> f64) -> (f64, f64) {
-    let mut v: Vec<f64> = samples.iter().map(pick).collect();
-    v.sort_by(f64::total_cmp);
-    (v[v.len() / 2], v[0])
 }
 
 fn main() {

@@ -18,64 +18,17 @@
 //! divided by the count, a figure that does not move with the machine's
 //! load.
 
-use std::process::Command;
-use std::time::Instant;
+#[path = "support/loopback.rs"]
+mod loopback;
 
+use std::process::Command;
+
+use loopback::{Sample, measured, median_min, spawn_echo_server};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use wsock::server::{AcceptOptions, Listener, echo};
+use wsock::server::{AcceptOptions, Listener};
 use wsock::{
     MessageWebSocket, MessageWebSocketControl, Received, StreamWebSocket, StreamWebSocketControl,
 };
-
-/// Nanoseconds of CPU time this thread has used.
-fn thread_cpu_ns() -> u64 {
-    std::fs::read_to_string("/proc/thread-self/schedstat")
-        .ok()
-        .and_then(|s| s.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0)
-}
-
-/// Client CPU microseconds per round trip, and wall microseconds.
-#[derive(Debug, Clone, Copy)]
-struct Sample {
-    cpu_us: f64,
-    wall_us: f64,
-}
-
-/// Starts the echo server on its own thread; its port.
-fn start_server() -> u16 {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let listener = Listener::bind("127.0.0.1:0", AcceptOptions::default())
-                .await
-                .unwrap();
-            tx.send(listener.local_addr().port()).unwrap();
-            let _ = listener
-                .serve(|incoming| async move {
-                    if let Ok(ws) = incoming.accept(None).await {
-                        let _ = echo(ws).await;
-                    }
-                })
-                .await;
-        });
-    });
-    rx.recv().unwrap()
-}
-
-async fn measured(round_trips: usize, f: impl Future<Output = ()>) -> Sample {
-    let (wall, cpu) = (Instant::now(), thread_cpu_ns());
-    f.await;
-    let per = round_trips.max(1) as f64;
-    Sample {
-        cpu_us: (thread_cpu_ns() - cpu) as f64 / 1e3 / per,
-        wall_us: wall.elapsed().as_secs_f64() * 1e6 / per,
-    }
-}
 
 async fn stream_round_trips(url: &str, round_trips: usize) -> Sample {
     let mut ws = StreamWebSocket::connect(url, StreamWebSocketControl::default())
@@ -110,12 +63,6 @@ async fn message_round_trips(url: &str, round_trips: usize) -> Sample {
     .await;
     ws.close(1000, "").await.unwrap();
     sample
-}
-
-fn median_min(samples: &[Sample], pick: impl Fn(&Sample) -> f64) -> (f64, f64) {
-    let mut v: Vec<f64> = samples.iter().map(pick).collect();
-    v.sort_by(f64::total_cmp);
-    (v[v.len() / 2], v[0])
 }
 
 /// The value after `flag`, if given.
@@ -181,7 +128,11 @@ fn main() {
         .iter()
         .position(|a| a == "--only")
         .and_then(|at| args.get(at + 1).cloned());
-    let port = start_server();
+    let port = spawn_echo_server(|| async {
+        Listener::bind("127.0.0.1:0", AcceptOptions::default())
+            .await
+            .unwrap()
+    });
     let url = format!("ws://127.0.0.1:{port}/");
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
