@@ -137,9 +137,7 @@ impl Deadline {
             None => wait(sleep, deadline, kind, cx),
         }
     }
-}
 
-impl Deadline {
     /// [`poll_expired`](Self::poll_expired) for a receive, whose limit
     /// measures the peer's silence: when the limit runs out but the peer
     /// was heard since the wait began (a pong, part of a large message),
