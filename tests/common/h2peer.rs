@@ -11,13 +11,15 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use h2::server::SendResponse;
 use h2::{RecvStream, SendStream};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tokio::task::AbortHandle;
+
+use super::h2frames::FrameReader;
 
 /// What a handler gets: the request, its body and the response handle.
 pub(crate) type Handler = Arc<
@@ -210,8 +212,7 @@ where
 /// The server's side of one stream, for hand-written frames.
 pub(crate) struct Stream {
     pub(crate) send: SendStream<Bytes>,
-    recv: RecvStream,
-    buf: BytesMut,
+    frames: FrameReader,
 }
 
 impl Stream {
@@ -231,59 +232,13 @@ impl Stream {
             .unwrap();
         Stream {
             send,
-            recv: req.into_body(),
-            buf: BytesMut::new(),
+            frames: FrameReader::new(req.into_body()),
         }
-    }
-
-    /// Until `buf` holds `n` bytes; false at the end of the stream.
-    async fn need(&mut self, n: usize) -> bool {
-        while self.buf.len() < n {
-            match self.recv.data().await {
-                Some(Ok(data)) => {
-                    let _ = self.recv.flow_control().release_capacity(data.len());
-                    self.buf.extend_from_slice(&data);
-                }
-                _ => return false,
-            }
-        }
-        true
     }
 
     /// The next client frame, unmasked: its first byte and payload.
     pub(crate) async fn read_frame(&mut self) -> Option<(u8, Vec<u8>)> {
-        if !self.need(2).await {
-            return None;
-        }
-        let (b0, b1) = (self.buf[0], self.buf[1]);
-        let (mut at, len) = match b1 & 0x7F {
-            126 => {
-                self.need(4).await.then_some(())?;
-                (4, u16::from_be_bytes([self.buf[2], self.buf[3]]) as usize)
-            }
-            127 => {
-                self.need(10).await.then_some(())?;
-                let mut n = [0u8; 8];
-                n.copy_from_slice(&self.buf[2..10]);
-                (10, u64::from_be_bytes(n) as usize)
-            }
-            n => (2, n as usize),
-        };
-        assert!(b1 & 0x80 != 0, "client frames are masked");
-        self.need(at + 4 + len).await.then_some(())?;
-        let mask = [
-            self.buf[at],
-            self.buf[at + 1],
-            self.buf[at + 2],
-            self.buf[at + 3],
-        ];
-        at += 4;
-        let mut payload = self.buf[at..at + len].to_vec();
-        for (i, b) in payload.iter_mut().enumerate() {
-            *b ^= mask[i % 4];
-        }
-        let _ = self.buf.split_to(at + len);
-        Some((b0, payload))
+        self.frames.read_frame(true).await
     }
 
     /// Sends `data` as the peer's windows allow; false if the stream is gone.
@@ -320,7 +275,7 @@ impl Stream {
             if b0 & 0x0F == 8 {
                 let _ = self.send.send_data(Bytes::new(), true);
                 // Until the client ends its side.
-                while self.need(self.buf.len() + 1).await {}
+                self.frames.until_end().await;
                 return;
             }
         }

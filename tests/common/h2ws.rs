@@ -6,9 +6,9 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::Bytes;
+use h2::SendStream;
 use h2::client::SendRequest;
-use h2::{RecvStream, SendStream};
 use rustls::pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
@@ -16,6 +16,7 @@ use tokio::sync::mpsc;
 use wsock::HttpVersion;
 use wsock::server::{AcceptOptions, Incoming, Listener};
 
+use super::h2frames::FrameReader;
 use super::tls::Ca;
 
 /// Echo on /ws (each socket also says which HTTP version it runs over on
@@ -139,8 +140,7 @@ pub(crate) async fn connect(
     let (parts, recv) = response.await.unwrap().into_parts();
     let ws = WsStream {
         send: stream,
-        recv,
-        buf: BytesMut::new(),
+        frames: FrameReader::new(recv),
     };
     (parts, ws)
 }
@@ -151,8 +151,7 @@ pub(crate) const V13: (&str, &str) = ("sec-websocket-version", "13");
 /// frames out, server frames in.
 pub(crate) struct WsStream {
     pub(crate) send: SendStream<Bytes>,
-    pub(crate) recv: RecvStream,
-    pub(crate) buf: BytesMut,
+    frames: FrameReader,
 }
 
 impl WsStream {
@@ -177,45 +176,10 @@ impl WsStream {
         self.send.send_data(Bytes::from(out), false).unwrap();
     }
 
-    pub(crate) async fn fill(&mut self, n: usize) -> bool {
-        while self.buf.len() < n {
-            match self.recv.data().await {
-                Some(Ok(data)) => {
-                    let _ = self.recv.flow_control().release_capacity(data.len());
-                    self.buf.extend_from_slice(&data);
-                }
-                _ => return false,
-            }
-        }
-        true
-    }
-
     /// The next server frame: its first byte and payload; `None` at the
     /// end of the stream.
     pub(crate) async fn read_frame(&mut self) -> Option<(u8, Vec<u8>)> {
-        if !self.fill(2).await {
-            return None;
-        }
-        assert_eq!(self.buf[1] & 0x80, 0, "server frames are not masked");
-        let (len, head) = match self.buf[1] & 0x7F {
-            126 => {
-                self.fill(4).await;
-                (u16::from_be_bytes([self.buf[2], self.buf[3]]) as usize, 4)
-            }
-            127 => {
-                self.fill(10).await;
-                let mut b = [0u8; 8];
-                b.copy_from_slice(&self.buf[2..10]);
-                (u64::from_be_bytes(b) as usize, 10)
-            }
-            n => (n as usize, 2),
-        };
-        if !self.fill(head + len).await {
-            return None;
-        }
-        let b0 = self.buf[0];
-        self.buf.advance(head);
-        Some((b0, self.buf.split_to(len).to_vec()))
+        self.frames.read_frame(false).await
     }
 
     /// Sends a text message and checks the echo.

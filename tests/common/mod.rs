@@ -3,6 +3,8 @@
 #![allow(dead_code)]
 
 #[cfg(feature = "http2")]
+pub(crate) mod h2frames;
+#[cfg(feature = "http2")]
 pub(crate) mod h2peer;
 #[cfg(all(feature = "server", feature = "http2"))]
 pub(crate) mod h2ws;
