@@ -295,6 +295,46 @@ async fn every_stream_read_after_a_timeout_gets_the_whole_limit() {
     }
 }
 
+/// Stream reads that a caller gives up one after another (a `timeout`
+/// around each) still run into the receive timeout, counted from the
+/// first of them; the socket then reads on, losing nothing.
+#[tokio::test]
+async fn stream_reads_given_up_in_turn_still_time_out_and_lose_nothing() {
+    let url = one_peer(|mut tcp| async move {
+        while let Some((_, data)) = read_message(&mut tcp).await {
+            tcp.write_all(&frame(0x82, &data)).await.unwrap();
+        }
+    })
+    .await;
+    let mut c = StreamWebSocketControl::default();
+    c.receive_timeout = Some(SHORT);
+    let mut ws = StreamWebSocket::connect(&url, c).await.unwrap();
+    let mut buf = [0u8; 5];
+    let start = std::time::Instant::now();
+    let mut given_up = 0;
+    let e = loop {
+        match tokio::time::timeout(SHORT / 4, ws.read(&mut buf)).await {
+            Err(_) => given_up += 1,
+            Ok(Err(e)) => break e,
+            Ok(Ok(n)) => panic!("read {n} bytes from a silent peer"),
+        }
+        // Each read alone is shorter than the limit: only the deadline
+        // kept from the first one ends this (a bound on correctness, not
+        // on speed: forty reads are ten times the limit).
+        assert!(given_up < 40, "no receive timeout after {given_up} reads");
+    };
+    assert!(
+        matches!(inner(&e), Error::Timeout(TimeoutKind::Receive)),
+        "{e:?}"
+    );
+    assert!(given_up >= 3, "timed out after {given_up} reads");
+    assert!(start.elapsed() >= SHORT);
+    ws.write_all(b"after").await.unwrap();
+    ws.flush().await.unwrap();
+    ws.read_exact(&mut buf).await.unwrap();
+    assert_eq!(&buf, b"after");
+}
+
 #[tokio::test]
 async fn a_peer_close_with_an_error_code_leaves_no_usable_stream_socket() {
     let url = one_peer(|mut tcp| async move {
