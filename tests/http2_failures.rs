@@ -30,7 +30,9 @@ async fn a_stream_reset_mid_message_fails_that_socket_only() {
         // Kept until the reset is out.
         tokio::time::sleep(Duration::from_secs(5)).await;
     });
-    let server = h2peer::start(Options::new(handler)).await;
+    let mut options = Options::new(handler);
+    options.max_streams = Some(2);
+    let server = h2peer::start(options).await;
     let base = format!("ws://{}", server.addr);
     let mut other = MessageWebSocket::connect(&format!("{base}/"), exact())
         .await
@@ -50,7 +52,15 @@ async fn a_stream_reset_mid_message_fails_that_socket_only() {
     // The other socket on the same connection goes on.
     other.send_text("still here").await.unwrap();
     assert_eq!(recv(&mut other).await.as_text().unwrap(), "still here");
+    // The reset socket, failed but still kept, holds no place under the
+    // server's limit of two streams: a new socket shares the connection.
+    let mut third = MessageWebSocket::connect(&format!("{base}/"), exact())
+        .await
+        .unwrap();
+    third.send_text("third").await.unwrap();
+    assert_eq!(recv(&mut third).await.as_text().unwrap(), "third");
     assert_eq!(server.connections.load(Ordering::SeqCst), 1);
+    drop(ws);
 }
 
 #[tokio::test]

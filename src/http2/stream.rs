@@ -86,7 +86,7 @@ pub(crate) struct H2Stream {
     link: Arc<LinkInfo>,
     /// Kept as long as the stream is open (the client's pool uses it to
     /// know which connections still carry streams); let go with the
-    /// stream at a quiet end.
+    /// stream (see [`H2Stream::release`]).
     _guard: Option<Box<dyn Send + Sync>>,
 }
 
@@ -122,7 +122,7 @@ impl H2Stream {
         self
     }
 
-    /// Keeps `guard` until the stream is dropped or ends quietly.
+    /// Keeps `guard` until the stream is dropped or let go of.
     pub(crate) fn holding(mut self, guard: Box<dyn Send + Sync>) -> H2Stream {
         self._guard = Some(guard);
         self
@@ -184,11 +184,13 @@ impl H2Stream {
             // The total requested; capacity is then assigned as the peer's
             // windows open, and `poll_capacity` says when.
             send.reserve_capacity(want);
-            match ready!(send.poll_capacity(cx)) {
+            let e = match ready!(send.poll_capacity(cx)) {
                 Some(Ok(_)) => continue,
-                Some(Err(e)) => return Poll::Ready(Err(failed(&self.link, e))),
-                None => return Poll::Ready(Err(self.closed_error(cx))),
-            }
+                Some(Err(e)) => failed(&self.link, e),
+                None => self.closed_error(cx),
+            };
+            self.release();
+            return Poll::Ready(Err(e));
         }
     }
 }
@@ -208,6 +210,18 @@ impl H2Stream {
     /// [`failed`] on this stream's connection.
     fn fail(&self, e: h2::Error) -> io::Error {
         failed(&self.link, e)
+    }
+
+    /// Lets go of a stream that has nothing left to carry (it ended
+    /// quietly, or failed): `h2` resets it if it is still open, and it no
+    /// longer counts on its connection, even while the socket is kept. A
+    /// closed or failed socket must not hold a place under the server's
+    /// stream limit, nor keep the connection from its idle close.
+    fn release(&mut self) {
+        self.send = None;
+        self.recv = None;
+        self.pending = Bytes::new();
+        self._guard = None;
     }
 
     /// The send half, while there is one.
@@ -272,7 +286,11 @@ impl AsyncRead for H2Stream {
             };
             match ready!(recv.poll_data(cx)) {
                 Some(Ok(data)) => this.pending = data,
-                Some(Err(e)) => return Poll::Ready(Err(this.fail(e))),
+                Some(Err(e)) => {
+                    let e = this.fail(e);
+                    this.release();
+                    return Poll::Ready(Err(e));
+                }
                 None => this.read_done = true,
             }
         }
@@ -348,14 +366,8 @@ impl AsyncWrite for H2Stream {
         this.write_done = true;
         if this.quiet_end {
             // Both halves go: `h2` then resets the stream (CANCEL) once
-            // what was sent before has left. The stream no longer counts
-            // on its connection either, even while the socket is kept:
-            // a closed socket must not hold a place under the server's
-            // stream limit, nor keep the connection from its idle close.
-            this.send = None;
-            this.recv = None;
-            this.pending = Bytes::new();
-            this._guard = None;
+            // what was sent before has left.
+            this.release();
             return Poll::Ready(Ok(()));
         }
         let send = this.sender()?;
