@@ -216,11 +216,11 @@ impl H2Stream {
     /// quietly, or failed): `h2` resets it if it is still open, and it no
     /// longer counts on its connection, even while the socket is kept. A
     /// closed or failed socket must not hold a place under the server's
-    /// stream limit, nor keep the connection from its idle close.
+    /// stream limit, nor keep the connection from its idle close. What
+    /// was received and not yet read stays readable.
     fn release(&mut self) {
         self.send = None;
         self.recv = None;
-        self.pending = Bytes::new();
         self._guard = None;
     }
 
@@ -368,6 +368,7 @@ impl AsyncWrite for H2Stream {
             // Both halves go: `h2` then resets the stream (CANCEL) once
             // what was sent before has left.
             this.release();
+            this.pending = Bytes::new();
             return Poll::Ready(Ok(()));
         }
         let send = this.sender()?;
