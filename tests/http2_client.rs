@@ -13,9 +13,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::h2peer::{
-    self, Options, Stream, control, echo_server, exact, recv, round_trips, tls_control,
-};
+use common::h2peer::{self, Options, Stream, echo_server, exact, recv, round_trips, tls_control};
 use wsock::handshake::HandshakeError;
 use wsock::{
     Error, Http2Error, HttpVersion, HttpVersionPolicy, MessageWebSocket, StreamWebSocket,
@@ -401,9 +399,12 @@ async fn a_redirect_to_another_origin_over_http2_carries_no_secrets() {
 async fn or_lower_over_ws_is_http11() {
     let addr = common::echo_server(wsock::server::AcceptOptions::default()).await;
     let url = format!("ws://{addr}/");
-    let mut ws = MessageWebSocket::connect(&url, control(HttpVersionPolicy::RequestVersionOrLower))
-        .await
-        .unwrap();
+    let mut ws = MessageWebSocket::connect(
+        &url,
+        h2peer::control(HttpVersionPolicy::RequestVersionOrLower),
+    )
+    .await
+    .unwrap();
     assert_eq!(ws.information().http_version(), HttpVersion::Http11);
     ws.send_text("plain").await.unwrap();
     assert_eq!(recv(&mut ws).await.as_text().unwrap(), "plain");

@@ -182,6 +182,31 @@ async fn an_abrupt_goaway_fails_open_sockets_with_its_code() {
 /// A connection's task runs on the runtime of the socket that opened it:
 /// a socket on another runtime does not open its stream there, where
 /// nobody may be running that task (here, a runtime no longer driven).
+/// On a multi-thread runtime a socket's task may see its stream fail
+/// before the connection's task has recorded the GOAWAY behind it: the
+/// socket still reports the GOAWAY and its code, not a bare broken pipe.
+/// (Before the fix, about half the sockets here did not.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_abrupt_goaway_is_reported_as_such_on_a_multi_thread_runtime() {
+    for _ in 0..20 {
+        let server = echo_server().await;
+        let url = format!("ws://{}/", server.addr);
+        let mut sockets = Vec::new();
+        for _ in 0..3 {
+            sockets.push(MessageWebSocket::connect(&url, exact()).await.unwrap());
+        }
+        server.goaway_abruptly();
+        for ws in &mut sockets {
+            let e = receive_error(ws).await;
+            assert!(
+                matches!(e, Error::Http2(Http2Error::GoAway(11))),
+                "{e:?}: {}",
+                e.report()
+            );
+        }
+    }
+}
+
 #[test]
 fn sockets_on_another_runtime_do_not_share_its_connections() {
     let servers = tokio::runtime::Runtime::new().unwrap();

@@ -80,7 +80,7 @@ pub(crate) async fn dial(target: &Target, opts: &ConnectOptions, exact: bool) ->
             return Ok(Outcome::Http11Here(io, remote));
         }
     }
-    let link = Arc::new(LinkInfo::of(&io));
+    let link = Arc::new(LinkInfo::of_driven(&io));
     let (send, mut connection) = h2::client::Builder::new()
         .initial_window_size(STREAM_WINDOW)
         .initial_connection_window_size(CONNECTION_WINDOW)

@@ -8,9 +8,11 @@
 
 pub(crate) mod client;
 mod dial;
+mod link;
 pub(crate) mod pool;
 mod stream;
 
+pub(crate) use link::LinkInfo;
 // The server role builds streams from accepted requests.
 #[cfg_attr(not(feature = "server"), allow(unused_imports))]
-pub(crate) use stream::{H2Stream, LinkInfo, h2_io_error};
+pub(crate) use stream::{H2Stream, h2_io_error};

@@ -320,6 +320,10 @@ async fn drive(
     link: Arc<LinkInfo>,
     pool: &'static Pool,
 ) {
+    // Declared first, so dropped last: whenever this task ends (or is
+    // dropped with its runtime), the streams waiting to learn how the
+    // connection ended are told, after `failure` has been set.
+    let _finished = Finished(link.clone());
     let mut connection = pin!(connection);
     let mut idle = pin!(retire_when_idle(&state, pool));
     let mut retired = false;
@@ -342,6 +346,17 @@ async fn drive(
     })
     .await;
     pool.retire(&state);
+}
+
+/// Says that a connection's task has finished when dropped.
+struct Finished(Arc<LinkInfo>);
+
+impl Drop for Finished {
+    fn drop(&mut self) {
+        if let Some(driven) = &self.0.driven {
+            driven.finish();
+        }
+    }
 }
 
 /// Returns once the connection has been retired for idleness.

@@ -24,48 +24,16 @@
 
 use std::fmt;
 use std::io::{self, IoSlice};
-use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
 use bytes::{Buf, Bytes, BytesMut};
 use h2::{RecvStream, SendStream};
-use rustls::pki_types::CertificateDer;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::sync::futures::OwnedNotified;
 
-use crate::connect::Transport;
-use crate::error::Http2Error;
-
-/// What a stream reports of the connection that carries it: the TCP
-/// connection's addresses and the TLS peer's certificate chain. Taken from
-/// the connection's transport before `h2` takes it over, shared by all
-/// the connection's streams.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct LinkInfo {
-    /// This side's address.
-    pub(crate) local_addr: Option<SocketAddr>,
-    /// The peer's address.
-    pub(crate) peer_addr: Option<SocketAddr>,
-    /// The chain the peer presented over TLS, if any.
-    pub(crate) peer_certificates: Option<Vec<CertificateDer<'static>>>,
-    /// How the connection ended, when that says more than what its streams
-    /// see (a GOAWAY with an error code, then the end of TCP, reaches the
-    /// streams as a broken pipe); set by whoever drives the connection.
-    pub(crate) failure: OnceLock<Http2Error>,
-}
-
-impl LinkInfo {
-    /// The facts of `io`, the transport an HTTP/2 connection will run over.
-    pub(crate) fn of(io: &Transport) -> LinkInfo {
-        LinkInfo {
-            local_addr: io.local_addr(),
-            peer_addr: io.peer_addr(),
-            peer_certificates: io.peer_certificates(),
-            failure: OnceLock::new(),
-        }
-    }
-}
+use super::LinkInfo;
 
 /// One HTTP/2 stream as a byte stream (see the module documentation).
 pub(crate) struct H2Stream {
@@ -88,6 +56,11 @@ pub(crate) struct H2Stream {
     /// know which connections still carry streams); let go with the
     /// stream (see [`H2Stream::release`]).
     _guard: Option<Box<dyn Send + Sync>>,
+    /// The error the stream failed with, held back until the connection's
+    /// task has said how the connection ended (see [`H2Stream::poll_fail`]).
+    held: Option<h2::Error>,
+    /// The wait for that task, while it lasts.
+    driver_wait: Option<Pin<Box<OwnedNotified>>>,
 }
 
 impl H2Stream {
@@ -104,6 +77,8 @@ impl H2Stream {
             quiet_end: false,
             link,
             _guard: None,
+            held: None,
+            driver_wait: None,
         }
     }
 
@@ -167,6 +142,9 @@ impl H2Stream {
     /// Waits for send capacity; `Ok(n)`: `n > 0` bytes may be sent now.
     /// Asks for `want` bytes when there is none.
     fn poll_send_capacity(&mut self, cx: &mut Context<'_>, want: usize) -> Poll<io::Result<usize>> {
+        if self.held.is_some() {
+            return self.poll_fail(cx, None).map(Err);
+        }
         let send = match self.send.as_mut() {
             Some(send) if !self.write_done => send,
             _ => {
@@ -186,7 +164,7 @@ impl H2Stream {
             send.reserve_capacity(want);
             let e = match ready!(send.poll_capacity(cx)) {
                 Some(Ok(_)) => continue,
-                Some(Err(e)) => failed(&self.link, e),
+                Some(Err(e)) => return self.poll_fail(cx, Some(e)).map(Err),
                 None => self.closed_error(cx),
             };
             self.release();
@@ -210,6 +188,31 @@ impl H2Stream {
     /// [`failed`] on this stream's connection.
     fn fail(&self, e: h2::Error) -> io::Error {
         failed(&self.link, e)
+    }
+
+    /// The stream failed with `e` (or with the error held back before):
+    /// its error, once it says the most there is to say. `h2` hands every
+    /// stream of a connection that ends an I/O error (a broken pipe) in
+    /// the poll of the connection that then returns the reason, a GOAWAY
+    /// with its code, to the connection's task; on a multi-thread runtime
+    /// this stream may get there first. So an I/O error, while the task
+    /// has recorded no failure, waits for the task to finish (at once,
+    /// in practice) and is then reported as what the task recorded.
+    /// The stream is let go of either way.
+    fn poll_fail(&mut self, cx: &mut Context<'_>, e: Option<h2::Error>) -> Poll<io::Error> {
+        if let Some(e) = e {
+            self.held = Some(e);
+        }
+        let may_say_more =
+            self.held.as_ref().is_some_and(h2::Error::is_io) && self.link.failure.get().is_none();
+        if let Some(driven) = self.link.driven.as_ref().filter(|_| may_say_more) {
+            ready!(driven.poll_finished(&mut self.driver_wait, cx));
+        }
+        self.release();
+        Poll::Ready(match self.held.take() {
+            Some(e) => self.fail(e),
+            None => io::Error::new(io::ErrorKind::BrokenPipe, "the HTTP/2 stream is closed"),
+        })
     }
 
     /// Lets go of a stream that has nothing left to carry (it ended
@@ -278,6 +281,9 @@ impl AsyncRead for H2Stream {
             if !this.pending.is_empty() {
                 return Poll::Ready(this.take_pending(buf));
             }
+            if this.held.is_some() {
+                return this.poll_fail(cx, None).map(Err);
+            }
             if this.read_done {
                 return Poll::Ready(Ok(()));
             }
@@ -286,11 +292,7 @@ impl AsyncRead for H2Stream {
             };
             match ready!(recv.poll_data(cx)) {
                 Some(Ok(data)) => this.pending = data,
-                Some(Err(e)) => {
-                    let e = this.fail(e);
-                    this.release();
-                    return Poll::Ready(Err(e));
-                }
+                Some(Err(e)) => return this.poll_fail(cx, Some(e)).map(Err),
                 None => this.read_done = true,
             }
         }
