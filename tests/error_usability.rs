@@ -245,10 +245,10 @@ fn inner(e: &std::io::Error) -> &Error {
         .unwrap_or_else(|| panic!("no wsock error in {e:?}"))
 }
 
-#[tokio::test]
-async fn a_stream_read_timeout_leaves_the_stream_socket_usable() {
+/// A stream socket with a receive timeout of [`SHORT`], to a peer that
+/// says nothing unless spoken to, and echoes binary messages.
+async fn stream_socket_to_a_quiet_echo_peer() -> StreamWebSocket {
     let url = one_peer(|mut tcp| async move {
-        // Echoes binary messages, after a silence longer than the timeout.
         while let Some((_, data)) = read_message(&mut tcp).await {
             tcp.write_all(&frame(0x82, &data)).await.unwrap();
         }
@@ -256,7 +256,12 @@ async fn a_stream_read_timeout_leaves_the_stream_socket_usable() {
     .await;
     let mut c = StreamWebSocketControl::default();
     c.receive_timeout = Some(SHORT);
-    let mut ws = StreamWebSocket::connect(&url, c).await.unwrap();
+    StreamWebSocket::connect(&url, c).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_stream_read_timeout_leaves_the_stream_socket_usable() {
+    let mut ws = stream_socket_to_a_quiet_echo_peer().await;
     let mut buf = [0u8; 5];
     let e = ws.read(&mut buf).await.unwrap_err();
     assert!(
@@ -300,15 +305,7 @@ async fn every_stream_read_after_a_timeout_gets_the_whole_limit() {
 /// first of them; the socket then reads on, losing nothing.
 #[tokio::test]
 async fn stream_reads_given_up_in_turn_still_time_out_and_lose_nothing() {
-    let url = one_peer(|mut tcp| async move {
-        while let Some((_, data)) = read_message(&mut tcp).await {
-            tcp.write_all(&frame(0x82, &data)).await.unwrap();
-        }
-    })
-    .await;
-    let mut c = StreamWebSocketControl::default();
-    c.receive_timeout = Some(SHORT);
-    let mut ws = StreamWebSocket::connect(&url, c).await.unwrap();
+    let mut ws = stream_socket_to_a_quiet_echo_peer().await;
     let mut buf = [0u8; 5];
     let start = std::time::Instant::now();
     let mut given_up = 0;

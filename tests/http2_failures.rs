@@ -154,8 +154,10 @@ async fn a_stalled_reader_stalls_only_its_own_socket() {
     assert_eq!(server.connections.load(Ordering::SeqCst), 1);
 }
 
-#[tokio::test]
-async fn an_abrupt_goaway_fails_open_sockets_with_its_code() {
+/// Three sockets on one connection, then a GOAWAY with
+/// ENHANCE_YOUR_CALM (11) and the end of the connection: each socket
+/// fails with that GOAWAY and its code. Returns the server and its URL.
+async fn three_sockets_under_an_abrupt_goaway() -> (h2peer::H2Server, String) {
     let server = echo_server().await;
     let url = format!("ws://{}/", server.addr);
     let mut sockets = Vec::new();
@@ -172,6 +174,12 @@ async fn an_abrupt_goaway_fails_open_sockets_with_its_code() {
         );
         assert_eq!(e.status(), WebErrorStatus::ConnectionAborted);
     }
+    (server, url)
+}
+
+#[tokio::test]
+async fn an_abrupt_goaway_fails_open_sockets_with_its_code() {
+    let (server, url) = three_sockets_under_an_abrupt_goaway().await;
     // The next socket opens a new connection.
     let mut ws = MessageWebSocket::connect(&url, exact()).await.unwrap();
     ws.send_text("again").await.unwrap();
@@ -179,9 +187,6 @@ async fn an_abrupt_goaway_fails_open_sockets_with_its_code() {
     assert_eq!(server.connections.load(Ordering::SeqCst), 2);
 }
 
-/// A connection's task runs on the runtime of the socket that opened it:
-/// a socket on another runtime does not open its stream there, where
-/// nobody may be running that task (here, a runtime no longer driven).
 /// On a multi-thread runtime a socket's task may see its stream fail
 /// before the connection's task has recorded the GOAWAY behind it: the
 /// socket still reports the GOAWAY and its code, not a bare broken pipe.
@@ -189,24 +194,13 @@ async fn an_abrupt_goaway_fails_open_sockets_with_its_code() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_abrupt_goaway_is_reported_as_such_on_a_multi_thread_runtime() {
     for _ in 0..20 {
-        let server = echo_server().await;
-        let url = format!("ws://{}/", server.addr);
-        let mut sockets = Vec::new();
-        for _ in 0..3 {
-            sockets.push(MessageWebSocket::connect(&url, exact()).await.unwrap());
-        }
-        server.goaway_abruptly();
-        for ws in &mut sockets {
-            let e = receive_error(ws).await;
-            assert!(
-                matches!(e, Error::Http2(Http2Error::GoAway(11))),
-                "{e:?}: {}",
-                e.report()
-            );
-        }
+        three_sockets_under_an_abrupt_goaway().await;
     }
 }
 
+/// A connection's task runs on the runtime of the socket that opened it:
+/// a socket on another runtime does not open its stream there, where
+/// nobody may be running that task (here, a runtime no longer driven).
 #[test]
 fn sockets_on_another_runtime_do_not_share_its_connections() {
     let servers = tokio::runtime::Runtime::new().unwrap();
